@@ -1,0 +1,1 @@
+"""Code that runs unchanged under MicroPython (in the simulated glove) and CPython."""
