@@ -58,6 +58,9 @@ META_SMALL = {"protocol": 1, "firmware": "1.0.0", "board": "rp2-pico", "glove_id
               "hands": ["right"], "adc_bits": 12, "rate_hz": 200}
 
 
+MAX_PAYLOAD = 4096   # PROTOCOL.md 2.1
+
+
 def valid_frames():
     v = []
 
@@ -79,10 +82,10 @@ def valid_frames():
     add("data, 32 channels (the most allowed)", "data", data(7, 99, 0, c32),
         {"seq": 7, "t_us": 99, "flags": 0, "counts": c32})
     add("meta", "meta", meta(4, META_SMALL), {"cmd_seq": 4, "json": META_SMALL})
-    big = dict(META_SMALL, note="x" * (1024 - 6 - 2 - len(json.dumps(META_SMALL, separators=(",", ":"))) - 10))
+    big = dict(META_SMALL, note="x" * (MAX_PAYLOAD - 6 - 2 - len(json.dumps(META_SMALL, separators=(",", ":"))) - 10))
     body = meta(9, big)
-    assert len(body) + 6 == 1024, len(body)
-    add("meta of the longest payload, 1024 bytes", "meta", body, {"cmd_seq": 9, "json": big})
+    assert len(body) + 6 == MAX_PAYLOAD, len(body)
+    add("meta of the longest payload, %d bytes" % MAX_PAYLOAD, "meta", body, {"cmd_seq": 9, "json": big})
     add("reply OK with text", "reply", reply(7, 0, "500"), {"cmd_seq": 7, "status": 0, "text": "500"})
     add("reply OK, empty text", "reply", reply(0, 0), {"cmd_seq": 0, "status": 0, "text": ""})
     add("reply BAD_CRC for an unreadable seq", "reply", reply(0xFFFF, 1, "bad crc"),
@@ -131,10 +134,10 @@ def invalid_frames():
     add("REPLY body of 2 bytes", frame(3, b"\x01\x00"), "layout")
     add("REPLY text that is not UTF-8", frame(3, reply(1, 0) + b"\xff\xfe"), "layout")
     add("EVENT body of 11 bytes", frame(4, event(1, 0, 0, 0, 0)[:11]), "layout")
-    too_long = bytes([1, 3]) + reply(1, 0, "z" * (1025 - 6 - 3))
+    too_long = bytes([1, 3]) + reply(1, 0, "z" * (MAX_PAYLOAD + 1 - 6 - 3))
     too_long += struct.pack("<I", zlib.crc32(too_long))
-    assert len(too_long) == 1025
-    add("payload of 1025 bytes", cobs(too_long) + b"\x00", "long")
+    assert len(too_long) == MAX_PAYLOAD + 1
+    add("payload of %d bytes" % (MAX_PAYLOAD + 1), cobs(too_long) + b"\x00", "long")
     return v
 
 

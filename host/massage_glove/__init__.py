@@ -1,3 +1,3 @@
 """massage-glove: pressure feedback for massage practice from a glove of force sensors."""
 
-__version__ = "1.0.0"
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+# The massage-glove firmware package (board config, sampler, wire codec, command loop).

@@ -1,0 +1,1 @@
+"""pyserial URL handlers of the instrument (`sim://`), found through serial_for_url."""
