@@ -232,14 +232,19 @@ class App:
         s = self.sampler
         if s.drop_pending and s.available() < s.slots // 2:
             self._irq_off()
-            count, seq, ts = s.drop_pending, s.drop_seq, s.drop_ts
+            count = s.drop_pending      # (no tuples: nothing may allocate with IRQs off)
+            seq = s.drop_seq
+            ts = s.drop_ts
             s.drop_pending = 0
             self._irq_on()
             if self.streaming:
                 self.event(wire.EV_DROP, wire.NO_CHANNEL, seq, ts, count)
         if s.lim_pending:
             self._irq_off()
-            ch, val, seq, ts = s.lim_ch, s.lim_val, s.lim_seq, s.lim_ts
+            ch = s.lim_ch
+            val = s.lim_val
+            seq = s.lim_seq
+            ts = s.lim_ts
             s.lim_pending = 0
             self._irq_on()
             self.event(wire.EV_LIMIT, ch, seq, ts, val)

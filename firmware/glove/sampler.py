@@ -179,6 +179,11 @@ class Sampler:
     def start(self, rate_hz, timer_init):
         """(Re)start the timer at rate_hz. timer_init(freq, callback) arms the timer."""
         self.timer.deinit()
+        # park the multiplexer on the first input so tick() only writes the lines that change
+        m = self.order_mux[0]
+        for b in range(4):
+            self.pins[b].value((m >> b) & 1)
+        self.cur_mux = m
         self.rate_hz = rate_hz
         self.period_us = 1000000 // rate_hz
         self.limit_ticks = max(1, (self.limit_buzz_ms * rate_hz + 999) // 1000)
