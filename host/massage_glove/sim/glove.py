@@ -128,12 +128,16 @@ class SimGlove:
         tty.setraw(slave)
         fw = paths.firmware_dir()
         env = dict(os.environ)
+        flash = self.dir / "flash"
+        # firmware deployed to the simulated board (massage-glove flash) wins over the
+        # checkout's, as files on a real board's flash would
         env["MICROPYPATH"] = os.pathsep.join([
             str(self.dir / "local"), str(paths.sim_device_dir()), str(paths.portable_dir()),
-            str(fw), ".frozen"])
+            str(flash), str(fw), ".frozen"])
+        main = flash / "main.py" if (flash / "main.py").exists() else fw / "main.py"
         env["MASSAGE_GLOVE_SIM"] = str(self.dir / "sim.json")
         self.proc = subprocess.Popen(
-            [paths.micropython_exe(), "-X", "heapsize=8M", "-i", str(fw / "main.py")],
+            [paths.micropython_exe(), "-X", "heapsize=8M", "-i", str(main)],
             stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=self.dir / "flash",
             env=env, close_fds=True, start_new_session=True)
         os.close(slave)

@@ -1,0 +1,165 @@
+"""The `massage-glove` command line. Data goes to stdout, messages to stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+
+from . import __version__
+from .errors import GloveError
+
+log = logging.getLogger("massage_glove")
+
+
+def _err(msg: str) -> None:
+    print(f"massage-glove: {msg}", file=sys.stderr)
+
+
+# --- ports / flash / simulate -------------------------------------------------------
+
+def cmd_ports(args) -> int:
+    from .ports import scan
+    found = scan(probe=not args.no_probe)
+    if args.json:
+        print(json.dumps([p.__dict__ for p in found], indent=1))
+        return 0
+    if not found:
+        print("no serial ports found: is the glove plugged in? (try another cable: some are "
+              "charge-only)", file=sys.stderr)
+        return 1
+    for p in found:
+        mark = "GLOVE" if p.glove else "     "
+        detail = p.glove or p.problem.split(":", 1)[-1].strip()[:90] or p.description
+        print(f"{mark}  {p.device:28s} {detail}")
+    return 0
+
+
+def cmd_flash(args) -> int:
+    from .flash import flash
+    from .link import GloveLink
+    files = flash(args.port, compile=args.compile, reset=not args.no_reset)
+    print(f"deployed {len(files)} files to {args.port}", file=sys.stderr)
+    if args.no_reset or args.no_verify:
+        return 0
+    # the board reboots into the firmware: check it answers as a glove
+    deadline = time.monotonic() + args.verify_timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            link = GloveLink.open(args.port, reconnect=False)
+        except GloveError as e:
+            last = e
+            time.sleep(0.3)
+            continue
+        print(f"{args.port}: glove {link.info.glove_id}, firmware {link.info.firmware}, "
+              f"{len(link.info.channels)} channels")
+        link.close()
+        return 0
+    _err(f"the firmware was copied but the board does not answer as a glove: {last}")
+    return 1
+
+
+def _load_script(spec: str | None, seed: int):
+    if spec is None or spec == "rest":
+        return None
+    if spec.endswith(".json"):
+        from pathlib import Path
+        from .errors import DataFileError
+        try:
+            return json.loads(Path(spec).read_text())
+        except OSError as e:
+            raise DataFileError(spec, "", "a readable force model script (JSON)", e.strerror) from None
+        except json.JSONDecodeError as e:
+            raise DataFileError(spec, "", "valid JSON", e.msg, line=e.lineno, col=e.colno) from None
+    from .sim import scripts
+    if spec == "routine":
+        return scripts.routine_script(seed=seed)
+    from .errors import GloveError
+    raise GloveError(f"unknown force model script {spec!r}: use 'rest', 'routine' or a JSON file")
+
+
+def cmd_simulate(args) -> int:
+    from .ports import register_sim
+    from .sim.glove import SimGlove
+    script = _load_script(args.script, args.seed)
+    hands = ("right", "left") if args.hands == "both" else (args.hands,)
+    sim = SimGlove(script, hands=hands, glove_id=args.glove_id, mode=args.mode,
+                   offset_us=args.offset_us)
+    sim.start()
+    reg = register_sim(sim.port)
+    print(sim.port, flush=True)
+    print(f"simulated glove {args.glove_id} on {sim.port} (real firmware in MicroPython); "
+          f"Ctrl-C to unplug it", file=sys.stderr)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    t0 = time.monotonic()
+    try:
+        while not stop and not (args.duration and time.monotonic() - t0 > args.duration):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.close()
+        reg.unlink(missing_ok=True)
+    return 0
+
+
+# --- entry point -------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="massage-glove",
+                                description="Pressure feedback for massage practice from a force-sensing glove.")
+    p.add_argument("--version", action="version", version=f"massage-glove {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens on the link")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("ports", help="list serial ports and mark the gloves")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--no-probe", action="store_true", help="only list, do not talk to the ports")
+    s.set_defaults(func=cmd_ports)
+
+    s = sub.add_parser("flash", help="deploy the firmware to a board with mpremote")
+    s.add_argument("--port", required=True)
+    s.add_argument("--compile", action="store_true", help="send .mpy compiled by mpy-cross -march=armv6m")
+    s.add_argument("--no-reset", action="store_true")
+    s.add_argument("--no-verify", action="store_true")
+    s.add_argument("--verify-timeout", type=float, default=10.0)
+    s.set_defaults(func=cmd_flash)
+
+    s = sub.add_parser("simulate", help="start the simulated glove on a pty and print its path")
+    s.add_argument("--script", default="routine",
+                   help="force model: 'rest', 'routine' (a trainee following the default routine) or a JSON file")
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--hands", choices=("both", "right", "left"), default="both")
+    s.add_argument("--glove-id", default="sim-glove")
+    s.add_argument("--mode", choices=("realtime", "free"), default="realtime")
+    s.add_argument("--offset-us", type=int, default=0, help="start the device clock this far in")
+    s.add_argument("--duration", type=float, default=0, help="unplug after this many seconds")
+    s.set_defaults(func=cmd_simulate)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except GloveError as e:
+        _err(str(e))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
