@@ -20,3 +20,7 @@ def glove_port(request):
     if not port:
         pytest.skip("no real glove named (pytest --glove /dev/ttyACM0)")
     return port
+
+
+# tests/firmware/ holds MicroPython scripts, run by test_firmware.py under `micropython`
+collect_ignore = ["firmware"]

@@ -136,7 +136,11 @@ class GloveLink:
         port = open_port(url)
         link = cls(url, port, reconnect=reconnect, clock=clock)
         try:
-            link._handshake(handshake_timeout)
+            try:
+                link._handshake(handshake_timeout)
+            except (serial.SerialException, OSError) as e:
+                raise Disconnected(f"the device on {url} went away during the handshake ({e}): "
+                                   f"check the cable and try again") from None
         except BaseException:
             link._close_port()
             raise
