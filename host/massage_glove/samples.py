@@ -67,7 +67,17 @@ class DeviceInfo:
             ring_slots=int(meta["ring_slots"]), raw=dict(meta))
 
     def to_meta(self) -> dict:
-        return dict(self.raw)
+        """The META object this description came from (rebuilt from the fields if none)."""
+        if self.raw:
+            return dict(self.raw)
+        return {"protocol": self.protocol, "firmware": self.firmware, "board": self.board,
+                "glove_id": self.glove_id, "hands": list(self.hands),
+                "channels": [{"index": c.index, "name": c.name, "hand": c.hand, "site": c.site,
+                              "class": c.sensor_class, "r_divider_ohm": c.r_divider_ohm,
+                              "r_bleed_ohm": c.r_bleed_ohm} for c in self.channels],
+                "adc_bits": self.adc_bits, "vref_v": self.vref_v, "rate_hz": self.rate_hz,
+                "min_rate_hz": self.min_rate_hz, "max_rate_hz": self.max_rate_hz,
+                "ts_bits": self.ts_bits, "seq_bits": self.seq_bits, "ring_slots": self.ring_slots}
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,11 @@ class SampleBlock:
 
     def __len__(self) -> int:
         return int(self.seq.shape[0])
+
+    def slice(self, i: int, j: int) -> "SampleBlock":
+        """Rows i..j-1 (views of the same arrays, no copy)."""
+        return SampleBlock(self.seq[i:j], self.t_device_s[i:j], self.t_host_s[i:j],
+                           self.counts[i:j], self.flags[i:j])
 
     @classmethod
     def empty(cls, n_channels: int) -> "SampleBlock":
