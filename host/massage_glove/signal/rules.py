@@ -1,0 +1,475 @@
+"""Rule engine: turns smoothed force, bands and faults into alerts a trainee can act on.
+
+Rules (docs/SIGNAL.md section 7; ids, severities and timings in data/regions.json `rules`):
+
+=================== ========= ===================================================
+rule                per       condition
+=================== ========= ===================================================
+too_much            sensor    band is too much (or the sensor is saturated)
+over_limit          sensor    band above the region's allowed band (not too much)
+over_limit_hand     hand      at least hand_min_sensors sensors over the limit
+static_pressure     sensor    steady pressure (static_min_fraction of the light
+                              edge or more) longer than static_max_s where the
+                              region allows no static pressure (spine)
+percussion          hand      >= percussion_min_impacts strikes in the last
+                              percussion_window_s where the region allows none
+too_deep_too_fast   hand      firm before warmup_s of light/medium hands-on work
+hold_too_long       sensor    steady pressure (medium or more) held longer than
+                              the technique's (or region's) hold time
+sensor_saturated    sensor    saturated for persist_ms
+sensor_broken       sensor    open or shorted for persist_ms
+=================== ========= ===================================================
+
+Every condition is evaluated per sample; a `Latch` turns it into alerts: an alert fires
+once the condition has held persist_ms, is repeated at most every holdoff_s while it
+lasts, and fires anew only after the condition has been gone for clear_ms. The band's
+own dwell (data: dwell_up_ms) is the debounce of too_much and over_limit, so they fire on
+the sample the band changes: within 30 ms of the force crossing the limit at 200 Hz.
+
+The engine is a streaming object: feeding a stream in chunks gives the same alerts as
+feeding it whole, as long as the region and technique hint change only between chunks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+from ..portable import fsr
+from ..samples import Channel
+from .bands import BAND_TEXT, FIRM, TOO_MUCH, UNKNOWN, run_lengths, samples_for_ms
+from .calibration import FAULT_BROKEN, FAULT_OPEN, FAULT_SATURATED
+from .profiles import RULE_IDS, Profile, ProfileSet, Settings, default_profile_set
+
+log = logging.getLogger(__name__)
+
+SITE_TEXT = {
+    "thumb": "thumb", "index": "index finger", "middle": "middle finger",
+    "ring": "ring finger", "little": "little finger", "knuckle_index": "index knuckle",
+    "knuckle_middle": "middle knuckle", "palm_heel": "heel of the hand",
+}
+
+_PER_CHANNEL = ("too_much", "over_limit", "static_pressure", "hold_too_long",
+                "sensor_saturated", "sensor_broken")
+_PER_HAND = ("over_limit_hand", "percussion", "too_deep_too_fast")
+# Rules whose meaning depends on the region: their latches restart when the region changes.
+_REGIONAL = ("over_limit", "over_limit_hand", "static_pressure", "percussion",
+             "too_deep_too_fast", "hold_too_long")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert. value and limit are in `units`; sensor is a channel name or "<hand> hand"."""
+    t_s: float
+    region: str | None
+    sensor: str
+    rule: str
+    severity: str     # "info" | "warning" | "danger"
+    value: float
+    limit: float
+    units: str
+    text: str
+
+
+def sensor_text(ch: Channel) -> str:
+    """How a sentence names a sensor: "right thumb", "left heel of the hand"."""
+    return f"{ch.hand} {SITE_TEXT.get(ch.site, ch.site.replace('_', ' '))}"
+
+
+def _num(x: float) -> str:
+    """A force or time for a sentence: one decimal, without a trailing .0 ("4", "6.2")."""
+    s = f"{x:.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _duration(s: float) -> str:
+    s = int(round(s))
+    if s < 60:
+        return f"{s} s"
+    m, r = divmod(s, 60)
+    return f"{m} min" + (f" {r} s" if r else "")
+
+
+class Latch:
+    """Debounce and re-alert policy for K independent conditions (CPR-feedback style).
+
+    persist, clear, holdoff: (K,) sample counts. A condition fires when it has been true
+    for `persist` samples in a row; while it stays true it fires again every `holdoff`
+    samples; it is over once it has been false for `clear` samples in a row.
+    """
+
+    def __init__(self, persist, clear, holdoff):
+        self.persist = np.maximum(np.asarray(persist, np.int64), 1)
+        self.clear = np.maximum(np.asarray(clear, np.int64), 1)
+        self.holdoff = np.maximum(np.asarray(holdoff, np.int64), 1)
+        k = self.persist.shape[0]
+        self.run = np.zeros(k, np.int64)       # consecutive true samples
+        self.off = np.zeros(k, np.int64)       # consecutive false samples while active
+        self.since = np.zeros(k, np.int64)     # samples since the last fire while active
+        self.active = np.zeros(k, bool)
+
+    def reset(self, keys=None) -> None:
+        """Forget the state of `keys` (index array or bool mask; None: all)."""
+        sel = slice(None) if keys is None else keys
+        self.run[sel] = 0
+        self.off[sel] = 0
+        self.since[sel] = 0
+        self.active[sel] = False
+
+    def process(self, cond: np.ndarray) -> list[tuple[int, int]]:
+        """Fire events (sample index, key) for a (n, K) bool array, in time order."""
+        n = cond.shape[0]
+        anyc = cond.any(axis=1)
+        events: list[tuple[int, int]] = []
+        i = 0
+        while i < n:
+            if not self.active.any() and not self.run.any():
+                nxt = np.flatnonzero(anyc[i:])
+                if nxt.size == 0:
+                    break
+                i += int(nxt[0])
+            c = cond[i]
+            self.run = np.where(c, self.run + 1, 0)
+            self.off = np.where(c, 0, self.off + 1)
+            self.since += self.active
+            fire_new = c & ~self.active & (self.run >= self.persist)
+            fire_again = c & self.active & (self.since >= self.holdoff)
+            fire = fire_new | fire_again
+            if fire.any():
+                events.extend((i, int(k)) for k in np.flatnonzero(fire))
+                self.since[fire] = 0
+                self.active |= fire_new
+            self.active &= ~(~c & (self.off >= self.clear))
+            i += 1
+        return events
+
+
+class _Window:
+    """Causal sliding max/min over the last w samples of each column, across chunks."""
+
+    def __init__(self, w: int, ncol: int):
+        self.w = w | 1                                  # odd, so the centred filter shifts exactly
+        self.hist = np.zeros((self.w - 1, ncol))
+
+    def process(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ext = np.concatenate([self.hist, x], axis=0)
+        r = (self.w - 1) // 2
+        mx = maximum_filter1d(ext, self.w, axis=0, mode="nearest")
+        mn = minimum_filter1d(ext, self.w, axis=0, mode="nearest")
+        n = x.shape[0]
+        start = self.w - 1 - r
+        self.hist = ext[-(self.w - 1):].copy() if self.w > 1 else self.hist
+        return mx[start:start + n], mn[start:start + n]
+
+
+class RuleEngine:
+    """Streaming rule engine for one glove: `process` a chunk, get its alerts.
+
+    channels: the glove's channel table (names, hands, sites, classes);
+    profile_set: data (regions, rules, settings); skill "novice" | "trained";
+    sensitivity: "normal" | "sensitive" | a factor; rate_hz: the sample rate;
+    settings: overrides profile_set.settings.
+    """
+
+    def __init__(self, channels: Sequence[Channel], profile_set: ProfileSet | None = None,
+                 skill: str = "trained", sensitivity: str | float = "normal",
+                 rate_hz: float = 200.0, settings: Settings | None = None):
+        self.channels = tuple(channels)
+        self.ps = profile_set or default_profile_set()
+        self.skill = skill
+        self.sensitivity = sensitivity
+        self.rate_hz = float(rate_hz)
+        s = settings or self.ps.settings
+        self.settings = s
+        nch = len(self.channels)
+        self.n_channels = nch
+        self.hands = tuple(dict.fromkeys(c.hand for c in self.channels))
+        self.hand_of = np.array([self.hands.index(c.hand) for c in self.channels])
+        self.range_n = np.array([fsr.NOMINAL[c.sensor_class]["f_max_n"] for c in self.channels])
+        self._profiles: dict[str | None, Profile] = {}
+        # Keys: one column per (rule, channel) and per (rule, hand).
+        self.keys: list[tuple[str, int]] = []
+        self._col: dict[str, slice] = {}
+        for r in RULE_IDS:
+            m = len(self.hands) if r in _PER_HAND else nch
+            self._col[r] = slice(len(self.keys), len(self.keys) + m)
+            self.keys.extend((r, j) for j in range(m))
+        rate = self.rate_hz
+
+        def per_key(fn):
+            return np.array([fn(self.ps.rules[r]) for r, _ in self.keys])
+        self.latch = Latch(per_key(lambda t: samples_for_ms(t.persist_ms, rate)),
+                           per_key(lambda t: samples_for_ms(t.clear_ms, rate)),
+                           per_key(lambda t: samples_for_ms(t.holdoff_s * 1000.0, rate)))
+        self._regional = np.array([r in _REGIONAL for r, _ in self.keys])
+        # Steady-force detection (static pressure, holds).
+        self.window = _Window(max(1, int(round(s.steady_window_s * rate))), nch)
+        self._run_static = np.zeros(nch, np.int64)
+        self._run_hold = np.zeros(nch, np.int64)
+        # Impacts (percussion).
+        self.rise_k = samples_for_ms(s.impact_rise_ms, rate)
+        self._rise_hist = np.full((self.rise_k, nch), np.nan)
+        self._onset_prev = np.zeros(nch, bool)
+        self.refractory = samples_for_ms(s.impact_refractory_ms, rate)
+        self.pwin = max(1, int(round(s.percussion_window_s * rate)))
+        self._impacts: list[list[int]] = [[] for _ in self.hands]
+        # Warm-up.
+        self._warm_samples = 0
+        self._last_touch = -1
+        self.contact_gap = max(1, int(round(s.contact_gap_s * rate)))
+        self._n_seen = 0
+        self._region: str | None = None
+        self._started = False
+
+    # --- profiles -----------------------------------------------------------------------
+    def profile(self, region: str | None) -> Profile:
+        if region not in self._profiles:
+            self._profiles[region] = self.ps.resolve(region, self.skill, self.sensitivity, self.channels)
+        return self._profiles[region]
+
+    @property
+    def warmup_done_s(self) -> float:
+        """Seconds of light/medium contact so far (the warm-up clock)."""
+        return self._warm_samples / self.rate_hz
+
+    # --- processing ---------------------------------------------------------------------
+    def process(self, t_s, force_n, bands, faults, region: str | None,
+                technique_hint: str | None = None) -> list[Alert]:
+        """Alerts for one chunk.
+
+        t_s (n,) seconds; force_n (n, n_channels) smoothed newtons (NaN where faulted);
+        bands (n, n_channels) int8 from BandClassifier; faults (n, n_channels) uint8
+        FAULT_* bits; region: region id for the whole chunk (None: not chosen);
+        technique_hint: a technique id from regions.json (e.g. "effleurage", "static_point");
+        a moving technique turns the steady-force rules off, a timed hold sets the hold time.
+        """
+        t = np.asarray(t_s, np.float64)
+        f = np.asarray(force_n, np.float64)
+        b = np.asarray(bands)
+        flt = np.asarray(faults)
+        n = f.shape[0]
+        if technique_hint is not None and technique_hint not in self.ps.techniques:
+            raise ValueError(f"unknown technique {technique_hint!r}: use one of "
+                             + ", ".join(self.ps.techniques))
+        if self._started and region != self._region:
+            self.latch.reset(self._regional)
+        self._region = region
+        self._started = True
+        if n == 0:
+            return []
+        P = self.profile(region)
+        reg = P.region
+        s = self.settings
+        rate = self.rate_hz
+        nch = self.n_channels
+        K = len(self.keys)
+        cond = np.zeros((n, K), bool)
+        value = np.full((n, K), np.nan)
+        limit = np.full(K, np.nan)
+        valid = np.isfinite(f) & (b != UNKNOWN)
+        fz = np.where(np.isfinite(f), f, 0.0)
+        allowed = P.allowed_band
+        tech = self.ps.techniques.get(technique_hint) if technique_hint else None
+
+        def put(rule, c, v, lim):
+            sl = self._col[rule]
+            cond[:, sl] = c
+            value[:, sl] = v
+            limit[sl] = lim
+
+        sat = (flt & FAULT_SATURATED) != 0
+        fval = np.where(sat, self.range_n, f)
+        # too much / over the limit
+        put("too_much", b == TOO_MUCH, fval, P.too_much_n)
+        over = (b > allowed) & (b != UNKNOWN)
+        put("over_limit", over & (b < TOO_MUCH), f, P.limit_n)
+        hc, hv = [], []
+        for h in range(len(self.hands)):
+            cols = self.hand_of == h
+            hc.append(over[:, cols].sum(axis=1) >= s.hand_min_sensors)
+            hv.append(over[:, cols].sum(axis=1))
+        put("over_limit_hand", np.stack(hc, 1), np.stack(hv, 1), s.hand_min_sensors)
+
+        # steady force: static pressure and holds
+        mx, mn = self.window.process(fz)
+        shape_ok = (mx - mn) <= s.steady_tolerance * mx
+        w = self.window.w
+        st_contact = shape_ok & (mn >= np.maximum(P.contact_n, s.static_min_fraction * P.edges_n[:, 0]))
+        st_press = shape_ok & (mn >= P.edges_n[:, 0])
+        r_static = run_lengths(st_contact, self._run_static)
+        r_hold = run_lengths(st_press, self._run_hold)
+        self._run_static, self._run_hold = r_static[-1].copy(), r_hold[-1].copy()
+        d_static = np.where(r_static > 0, (r_static + w - 1) / rate, 0.0)
+        d_hold = np.where(r_hold > 0, (r_hold + w - 1) / rate, 0.0)
+        moving = tech is not None and tech.moving
+        if reg is not None and not reg.static_pressure and not moving:
+            put("static_pressure", d_static > reg.static_max_s, d_static, reg.static_max_s)
+        hold_max = None
+        if reg is not None and reg.static_pressure and not moving:
+            hold_max = tech.hold_max_s if tech is not None and tech.hold_max_s else reg.hold_max_s
+        if hold_max is not None:
+            put("hold_too_long", d_hold > hold_max, d_hold, hold_max)
+
+        # impacts and percussion
+        ext = np.concatenate([self._rise_hist, f], axis=0)
+        before = ext[:n]
+        rise_n = s.impact_rise_fraction * P.edges_n[:, 0]
+        with np.errstate(invalid="ignore"):
+            onset = ((f - before) >= rise_n) & (before < P.contact_n)
+        self._rise_hist = ext[-self.rise_k:].copy()
+        first = onset & ~np.concatenate([self._onset_prev[None], onset[:-1]], axis=0)
+        self._onset_prev = onset[-1].copy()
+        g0 = self._n_seen
+        pc, pv = [], []
+        for h in range(len(self.hands)):
+            imp = self._impacts[h]
+            for i in np.flatnonzero(first[:, self.hand_of == h].any(axis=1)):
+                gi = g0 + int(i)
+                if not imp or gi - imp[-1] >= self.refractory:
+                    imp.append(gi)
+            arr = np.asarray(imp, np.int64)
+            gidx = g0 + np.arange(n)
+            cnt = np.searchsorted(arr, gidx, "right") - np.searchsorted(arr, gidx - self.pwin, "right")
+            pc.append(cnt >= s.percussion_min_impacts)
+            pv.append(cnt / s.percussion_window_s)
+            keep_from = g0 + n - self.pwin
+            self._impacts[h] = [x for x in imp[:-1] if x > keep_from] + imp[-1:]
+        if reg is not None and not reg.percussion:
+            put("percussion", np.stack(pc, 1), np.stack(pv, 1), 0.0)
+
+        # warm-up: seconds of hands-on light/medium work before any firm pressure. A pause in
+        # contact shorter than contact_gap_s (the light return of a stroke) still counts.
+        touching = (valid & (fz >= P.contact_n)).any(axis=1)
+        gidx = self._n_seen + np.arange(n)
+        last_touch = np.maximum.accumulate(np.where(touching, gidx, self._last_touch))
+        self._last_touch = int(last_touch[-1])
+        engaged = (last_touch >= 0) & (gidx - last_touch < self.contact_gap)
+        gentle = ~((b >= FIRM) & valid).any(axis=1)
+        lm = engaged & gentle
+        warm = self._warm_samples + np.cumsum(lm)
+        self._warm_samples = int(warm[-1])
+        warm_s = warm / rate
+        if allowed >= FIRM:
+            firm = b == FIRM
+            early = warm_s < s.warmup_s
+            dc = np.stack([firm[:, self.hand_of == h].any(axis=1) & early
+                           for h in range(len(self.hands))], 1)
+            put("too_deep_too_fast", dc, np.repeat(warm_s[:, None], len(self.hands), 1), s.warmup_s)
+
+        # faults
+        t_brk = self.ps.rules["sensor_broken"].persist_ms / 1000.0
+        put("sensor_saturated", sat, self.range_n, self.range_n)
+        put("sensor_broken", (flt & FAULT_BROKEN) != 0, t_brk, t_brk)
+
+        self._n_seen += n
+        return self._coalesce(self.latch.process(cond), t, f, b, flt, value, limit, P, tech, over)
+
+    def _coalesce(self, events, t, f, b, flt, value, limit, P, tech, over) -> list[Alert]:
+        """One alert per (sample, rule, hand): sensors of one hand firing the same rule on
+        the same sample are told as the worst of them, with a count of the others."""
+        groups: dict[tuple[int, str, int], list[int]] = {}
+        for i, k in events:
+            rule, j = self.keys[k]
+            hand = j if rule in _PER_HAND else int(self.hand_of[j])
+            groups.setdefault((i, rule, hand), []).append(k)
+        alerts = []
+        for (i, rule, hand), ks in groups.items():
+            if len(ks) > 1:
+                v = np.array([value[i, k] for k in ks])
+                lim = np.array([limit[k] for k in ks])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    score = np.where(lim > 0, v / lim, v)
+                score = np.where(np.isfinite(score), score, np.inf)
+                ks = [ks[int(np.argmax(score))]] + [k for m, k in enumerate(ks) if m != int(np.argmax(score))]
+            a = self._alert(i, ks[0], t, f, b, flt, value, limit, P, tech, over)
+            if len(ks) > 1:
+                a = dataclasses.replace(a, text=a.text + f" Also on {len(ks) - 1} other sensor"
+                                        f"{'s' if len(ks) > 2 else ''} of the {self.hands[hand]} hand.")
+            alerts.append(a)
+        return alerts
+
+    # --- alert text ---------------------------------------------------------------------
+    def _alert(self, i, k, t, f, b, flt, value, limit, P: Profile, tech, over) -> Alert:
+        rule, j = self.keys[k]
+        timing = self.ps.rules[rule]
+        v = float(value[i, k])
+        lim = float(limit[k])
+        region = P.region_text
+        rid = P.region_id
+        over_region = f" over {region}" if P.region else ""
+        allowed_name = BAND_TEXT[P.allowed_band]
+        novice = self.skill == "novice" and (P.region is None or P.allowed_band < P.region.max_band)
+        units = "N"
+        if rule in _PER_HAND:
+            hand = self.hands[j]
+            sensor = f"{hand} hand"
+        else:
+            ch = self.channels[j]
+            sensor = ch.name
+            who = sensor_text(ch)
+        if rule == "too_much":
+            if flt[i, j] & FAULT_SATURATED:
+                text = (f"Far too much pressure on the {who}{over_region}: above {_num(v)} N, "
+                        f"beyond what the sensor can measure. Stop and ease off now.")
+            else:
+                text = (f"Far too much pressure on the {who}{over_region}: {_num(v)} N, "
+                        f"too much starts at {_num(lim)} N. Stop and ease off now.")
+        elif rule == "over_limit":
+            text = f"Too much pressure on the {who}{over_region}: {_num(v)} N, " + \
+                self._allows(P, allowed_name, lim, novice) + ". Ease off."
+        elif rule == "over_limit_hand":
+            cols = np.flatnonzero((self.hand_of == j) & over[i])
+            ratio = f[i, cols] / P.limit_n[cols]
+            ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+            w = int(cols[int(np.argmax(ratio))])
+            fw = f[i, w] if np.isfinite(f[i, w]) else self.range_n[w]
+            site = SITE_TEXT.get(self.channels[w].site, self.channels[w].site)
+            text = (f"The whole {hand} hand is pressing too hard{over_region}: {int(v)} sensors "
+                    f"above {allowed_name}, the most on the {site} with {_num(fw)} N, and "
+                    + self._allows(P, allowed_name, P.limit_n[w], novice) + ". Ease off.")
+            units = "sensors"
+        elif rule == "static_pressure":
+            units = "s"
+            text = (f"Pressure held still on {region} with the {who} for {_num(v)} s: "
+                    f"{region} takes light gliding strokes only, never static pressure. "
+                    f"Keep the hand moving, or move to the muscles beside it.")
+        elif rule == "percussion":
+            units = "strikes/s"
+            text = (f"Percussion over {region} with the {hand} hand ({int(round(v * self.settings.percussion_window_s))} "
+                    f"strikes in the last {_num(self.settings.percussion_window_s)} s): no tapping or pounding here. "
+                    f"Use light gliding strokes instead.")
+        elif rule == "too_deep_too_fast":
+            units = "s"
+            text = (f"Firm pressure with the {hand} hand after only {_duration(v)} of warm-up: warm up with "
+                    f"light to medium strokes for {_duration(lim)} first (too deep too fast).")
+        elif rule == "hold_too_long":
+            units = "s"
+            what = f"a {tech.name} lasts" if tech is not None else "a hold here lasts"
+            text = (f"Holding still on {region} with the {who} for {_num(v)} s: {what} at most "
+                    f"{_num(lim)} s. Release slowly and move on.")
+        elif rule == "sensor_saturated":
+            text = (f"The {who} sensor is at the top of its range (above {_num(v)} N): the real force "
+                    f"is unknown. Ease off; if it stays there without pressure, check the sensor.")
+        else:  # sensor_broken
+            units = "s"
+            if flt[i, j] & FAULT_OPEN:
+                text = (f"The {who} sensor reads nothing (a broken wire or loose connector?): "
+                        f"pressure there is not being checked.")
+            else:
+                text = (f"The {who} sensor reads full scale (a short circuit?): pressure there "
+                        f"is not being checked.")
+        return Alert(float(t[i]), rid, sensor, rule, timing.severity, v, lim, units, text)
+
+    @staticmethod
+    def _allows(P: Profile, allowed_name: str, lim: float, novice: bool) -> str:
+        if P.region is None:
+            who = "a novice" if novice else "you"
+            return f"{who} should stay at {allowed_name} or lighter (under {_num(lim)} N)"
+        base = P.region.text
+        band = f"{allowed_name} only" if P.allowed_band == 0 else f"up to {allowed_name}"
+        tail = " for a novice" if novice else ""
+        return f"{base} allows {band}{tail} (under {_num(lim)} N)"
