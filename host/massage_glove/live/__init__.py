@@ -1,0 +1,1 @@
+"""Live practice: acquisition, the guided routine, and the views (window or terminal)."""
