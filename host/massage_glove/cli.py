@@ -109,6 +109,12 @@ def cmd_simulate(args) -> int:
 
 # --- entry point -------------------------------------------------------------------
 
+# Modules that add their own subcommands: each has register(subparsers), which adds its
+# parser and sets `func` (args -> exit code).
+COMMAND_MODULES: tuple[str, ...] = (
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="massage-glove",
                                 description="Pressure feedback for massage practice from a force-sensing glove.")
@@ -139,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--offset-us", type=int, default=0, help="start the device clock this far in")
     s.add_argument("--duration", type=float, default=0, help="unplug after this many seconds")
     s.set_defaults(func=cmd_simulate)
+
+    import importlib
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
 
 
