@@ -112,6 +112,7 @@ def cmd_simulate(args) -> int:
 # Modules that add their own subcommands: each has register(subparsers), which adds its
 # parser and sets `func` (args -> exit code).
 COMMAND_MODULES: tuple[str, ...] = (
+    "massage_glove.live.command",
 )
 
 

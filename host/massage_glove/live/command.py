@@ -1,0 +1,229 @@
+"""`massage-glove live` and `massage-glove practice`: practise with feedback, then review.
+
+live:      one or two gloves (`--port` twice, or `--simulate`), a region or a guided
+           routine, the live view (window, or terminal without a display), a log.
+practice:  the guided routine against the simulated glove, then the review of its log.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from ..errors import GloveError
+
+log = logging.getLogger(__name__)
+
+SIM_TRAINEES = ("good", "heavy", "rushed", "novice")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def add_session_arguments(s, *, practice: bool = False) -> None:
+    if not practice:
+        src = s.add_mutually_exclusive_group(required=True)
+        src.add_argument("--port", action="append", metavar="URL",
+                         help="the glove's serial port or URL; twice for a left and a right glove")
+        src.add_argument("--simulate", action="store_true",
+                         help="practise against the simulated glove (real firmware in MicroPython)")
+    else:
+        s.add_argument("--simulate", action="store_true", default=True,
+                       help="against the simulated glove (the default, and the only source here)")
+    s.add_argument("--trainee", default="trainee", help="whose session this is (names the log)")
+    s.add_argument("--region", help="region to start in (keys switch regions while practising)")
+    s.add_argument("--skill", choices=("novice", "trained"), default=None,
+                   help="novice caps every region at medium (default: trained; practice: novice)")
+    s.add_argument("--sensitivity", default="normal",
+                   help="the receiver: normal, sensitive, or a factor on every band edge")
+    s.add_argument("--routine", default="demo" if practice else None,
+                   help="guided routine (data/routines.json): " + ("default demo" if practice
+                                                                  else "e.g. demo, back"))
+    s.add_argument("--profile", metavar="FILE",
+                   help="band edges learned from an instructor (massage-glove learn)")
+    s.add_argument("--calibration-dir", default="calibration",
+                   help="where <glove-id>.json calibrations are (default: ./calibration)")
+    s.add_argument("--log-dir", help="where session logs go (default: the sessions directory)")
+    s.add_argument("--no-log", action="store_true", help="do not record this session")
+    s.add_argument("--headless", action="store_true",
+                   help="no window: the terminal view (or nothing with --json)")
+    s.add_argument("--duration", type=float, default=None,
+                   help="stop after this many seconds (default: end of the routine, or Ctrl-C / q)")
+    s.add_argument("--json", action="store_true",
+                   help="print the alerts and band summary as JSON at the end")
+    s.add_argument("--window", type=float, default=10.0, help="seconds of trace shown")
+    s.add_argument("--no-buzz", action="store_true", help="do not buzz the glove on alerts")
+    s.add_argument("--no-bell", action="store_true", help="no terminal bell on alerts")
+    g = s.add_argument_group("simulated glove")
+    g.add_argument("--sim-trainee", choices=SIM_TRAINEES, default="good",
+                   help="how the simulated trainee works (heavy presses too hard, rushed goes too fast)")
+    g.add_argument("--sim-seed", type=int, default=1)
+    g.add_argument("--sim-mode", choices=("realtime", "free"), default="realtime",
+                   help="free: the simulated glove runs as fast as the host keeps up")
+    g.add_argument("--sim-fault", action="append", default=[], metavar="KIND:CHANNEL:T0:T1",
+                   help="inject a sensor fault, e.g. saturated:R_index:20:30 or open:L_thumb:5:60")
+
+
+def register(sub) -> None:
+    s = sub.add_parser("live", help="practise with live pressure feedback and alerts")
+    add_session_arguments(s)
+    s.set_defaults(func=cmd_live)
+    s = sub.add_parser("practice", help="a guided routine on the simulated glove, then its review")
+    add_session_arguments(s, practice=True)
+    s.add_argument("--html", metavar="OUT", help="write the review as HTML here "
+                   "(default: next to the log)")
+    s.add_argument("--no-review", action="store_true")
+    s.set_defaults(func=cmd_practice)
+
+
+def _parse_faults(specs: list[str]) -> list[dict]:
+    out = []
+    for spec in specs:
+        parts = spec.split(":")
+        if len(parts) != 4:
+            raise GloveError(f"--sim-fault {spec!r}: expected KIND:CHANNEL:T0:T1, "
+                             f"e.g. saturated:R_index:20:30")
+        try:
+            t0, t1 = float(parts[2]), float(parts[3])
+        except ValueError:
+            raise GloveError(f"--sim-fault {spec!r}: T0 and T1 are seconds") from None
+        out.append({"kind": parts[0], "channel": parts[1], "start_s": t0, "end_s": t1})
+    return out
+
+
+def _routine(args, profile_set):
+    if not args.routine:
+        return None
+    from .routine import load_routine
+    return load_routine(args.routine, regions=set(profile_set.regions))
+
+
+def _profile_set(args):
+    from ..signal import default_profile_set
+    ps = default_profile_set()
+    if args.profile:
+        from ..signal import load_profile
+        ps = ps.with_learned(load_profile(args.profile))
+    return ps
+
+
+def _sim_script(args, routine):
+    from ..sim import scripts
+    plan = routine.plan() if routine is not None else None
+    # In free mode the glove's clock races ahead until the host starts the stream, so the
+    # simulated trainee waits longer before starting (the wait is signal time, not real time).
+    lead_in = 30.0 if args.sim_mode == "free" else 2.0
+    return scripts.routine_script(plan, seed=args.sim_seed, trainee=args.sim_trainee,
+                                  lead_in_s=lead_in, faults=_parse_faults(args.sim_fault))
+
+
+def run_session(args, *, practice: bool = False) -> dict:
+    """Open the gloves (or the simulated one), run the session with its view, return the summary."""
+    from ..link import GloveLink
+    from .session import LiveSession, SessionOptions
+
+    profile_set = _profile_set(args)
+    routine = _routine(args, profile_set)
+    skill = args.skill or ("novice" if practice else "trained")
+    sims, links = [], []
+    routine_start = None
+    try:
+        if getattr(args, "port", None):
+            if len(args.port) > 2:
+                raise GloveError("at most two gloves (a left and a right): give --port once or twice")
+            for url in args.port:
+                links.append(GloveLink.open(url))
+        else:
+            from ..sim.glove import SimGlove
+            script = _sim_script(args, routine)
+            sim = SimGlove(script, mode=args.sim_mode, glove_id="sim-glove")
+            sims.append(sim)
+            port = sim.start()
+            _say(f"simulated glove on {port} (real firmware in MicroPython; "
+                 f"trainee: {args.sim_trainee}, seed {args.sim_seed})")
+            links.append(GloveLink.open(port))
+            lead_in = script["segments"][0]["duration_s"] if script["segments"] else 0.0
+
+            def routine_start(link, lead_in=lead_in, offset=sim.offset_us):
+                # the simulated trainee starts the routine lead_in seconds after boot
+                t0_model_s = ((link.device_t0_us - offset) % (1 << 30)) * 1e-6
+                return lead_in - t0_model_s
+
+        hands = [h for link in links for h in link.info.hands]
+        if len(hands) != len(set(hands)):
+            raise GloveError(f"both gloves are for the same hand ({', '.join(hands)}): "
+                             f"connect a left and a right glove")
+        opts = SessionOptions(
+            trainee=args.trainee, region=args.region, skill=skill, sensitivity=args.sensitivity,
+            routine=routine, calibration_dir=args.calibration_dir if Path(args.calibration_dir).is_dir() else None,
+            profile_set=profile_set, profile_name=Path(args.profile).stem if args.profile else None,
+            log_dir=args.log_dir, log=not args.no_log, window_s=args.window,
+            bell=not args.no_bell, buzz=not args.no_buzz, routine_start=routine_start,
+            extra={"simulated": bool(sims), "sim_trainee": args.sim_trainee if sims else None})
+        if routine is None and args.region is None:
+            _say("no --region and no --routine: press a region key to choose where you work")
+        session = LiveSession(links, opts).start()
+        for g in session.gloves:
+            if g.writer is not None:
+                _say(f"logging to {g.writer.path}")
+        try:
+            if args.json and args.headless:
+                session.wait(args.duration)
+            else:
+                from .views import choose_view
+                view = choose_view(session, headless=args.headless)
+                if args.duration is not None:
+                    import threading
+                    threading.Thread(target=session.wait, args=(args.duration,), daemon=True).start()
+                view.run()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            summary = session.close()
+        return summary
+    finally:
+        for link in links:
+            link.close()
+        for sim in sims:
+            sim.close()
+
+
+def _report(summary: dict, args) -> None:
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return
+    _say(f"session {summary['session_id']}: {summary['duration_s']:.0f} s, "
+         f"{len(summary['alerts'])} alerts, {summary['marks']} marks")
+    for p in summary["problems"]:
+        _say(f"  problem: {p}")
+    for g in summary["gloves"]:
+        if g["log_error"]:
+            _say(f"  logging of {g['glove_id']} stopped: {g['log_error']}")
+        if g["log"]:
+            _say(f"  log: {g['log']}")
+
+
+def cmd_live(args) -> int:
+    summary = run_session(args)
+    _report(summary, args)
+    return 0 if not summary["problems"] else 1
+
+
+def cmd_practice(args) -> int:
+    summary = run_session(args, practice=True)
+    _report(summary, args)
+    if args.no_review or args.no_log:
+        return 0
+    logs = [g["log"] for g in summary["gloves"] if g["log"]]
+    try:
+        from ..review import command as review_command
+    except ImportError:
+        _say("review is not available in this installation")
+        return 0
+    rc = 0
+    for path in logs:
+        html = args.html or str(Path(path).with_suffix(".html"))
+        rc |= review_command.review_after_practice(path, html) or 0
+    return rc

@@ -1,0 +1,683 @@
+"""A live practice session: one or two gloves, the signal chain, the log, alerts and the routine.
+
+    session = LiveSession([link], trainee="ana", routine=load_routine("demo"))
+    session.start()
+    view = choose_view(session, headless=False); view.run()     # or: session.wait()
+    summary = session.close()
+
+Threads, so that drawing can never hold up samples or alerts:
+
+* one acquisition thread per glove: read the link -> log the raw samples -> signal chain
+  -> alerts (screen, bell, glove buzz) -> trace ring. It never waits on a command reply;
+* one command thread per glove: glove buzzes and the glove's own hard limits, which are
+  replies the glove must answer (a slow or absent reply delays a buzz, never a sample);
+* the view (any thread) calls `snapshot()`, which copies the latest state under a short
+  lock, and `key()` for the keyboard.
+
+Time: session time is seconds since the session started, taken from each glove's own clock
+(joined to the host clock at its first sample), so a routine and its countdown follow the
+signal, not the screen. The routine clock stops while the session is paused; samples,
+logging and alerts never stop.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GloveError, LinkError, LogWriteError, TareError
+from ..log import open_session_log
+from ..samples import SampleBlock
+from ..signal import Pipeline, default_profile_set
+from ..signal.calibration import Calibration, load_for_glove
+from ..signal.profiles import ProfileSet
+from .routine import Routine
+from .state import BANDS, AlertView, LiveSnapshot, SensorView
+
+log = logging.getLogger(__name__)
+
+# Keys that are not region keys (regions.json gives every region its own key).
+KEY_PAUSE = " "
+KEY_MARK = "m"
+KEY_TARE = "z"
+KEY_QUIT = "q"
+CONTROL_KEYS = ((KEY_PAUSE, "pause / resume"), (KEY_MARK, "mark a moment"),
+                (KEY_TARE, "zero the sensors (hands off)"), (KEY_QUIT, "quit"))
+
+ALERT_SHOW_S = 6.0          # how long an alert stays in the snapshot
+BUZZ_MS = {"warning": 150, "danger": 400}
+BUZZ_REPEAT_S = 1.0         # at most one buzz per glove and hand per this many seconds
+BELL_REPEAT_S = 1.0
+
+
+@dataclass
+class SessionOptions:
+    """How a session runs. Defaults are what `massage-glove live` uses."""
+    trainee: str = "trainee"
+    region: str | None = None            # starting region (a routine overrides it)
+    skill: str = "trained"
+    sensitivity: str | float = "normal"
+    routine: Routine | None = None
+    calibration_dir: str | Path | None = None
+    profile_set: ProfileSet | None = None
+    profile_name: str | None = None      # recorded in the log header
+    log_dir: str | Path | None = None    # None: the sessions directory (log/paths.py)
+    log: bool = True
+    window_s: float = 10.0               # trace window of the view
+    tare_s: float = 1.0                  # quiet time taken to zero the sensors
+    tare_give_up_s: float = 8.0          # then go on without zeroing, and say so
+    bell: bool = True                    # terminal bell on warning/danger alerts
+    buzz: bool = True                    # buzz the glove on warning/danger alerts
+    # When the routine clock starts, in the first glove's device seconds: None = when the
+    # sensors have been zeroed; a callable(link) -> seconds is asked at the first sample.
+    routine_start: object = None
+    extra: dict = field(default_factory=dict)
+
+
+class _Glove:
+    """Everything the session keeps for one glove (one link)."""
+
+    def __init__(self, index: int, link, pipeline: Pipeline, calibration: Calibration | None,
+                 ring_len: int):
+        self.index = index
+        self.link = link
+        self.info = link.info
+        self.pipeline = pipeline
+        self.calibration = calibration
+        self.label = link.info.glove_id
+        n_ch = len(self.info.channels)
+        self.n_ch = n_ch
+        self.writer = None
+        self.controls: queue.SimpleQueue = queue.SimpleQueue()   # callables run by the reader
+        self.commands: queue.Queue = queue.Queue()                # (verb, args) for the glove
+        self.lock = threading.Lock()
+        # trace ring: session time and filtered force
+        self.ring_t = np.full(ring_len, np.nan)
+        self.ring_f = np.full((ring_len, n_ch), np.nan)
+        self.ring_i = 0
+        self.ring_n = 0
+        self.last_band = np.full(n_ch, -1, np.int8)
+        self.last_force = np.full(n_ch, np.nan)
+        self.last_fault = np.zeros(n_ch, np.uint8)
+        self.last_hand_band = np.full(len(pipeline.hands), -1, np.int8)
+        self.t0_dev: float | None = None     # device time of the first sample
+        self.t0_sess = 0.0                   # session time of the first sample
+        self.t_sess = 0.0                    # session time of the latest sample
+        self.tared = False
+        self.tare_pending: list[SampleBlock] = []
+        self.tare_started: float | None = None
+        self.samples = 0
+        self.connected = True
+        self.problem = ""
+        self.buzzed_at: dict[str, float] = {}
+        self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
+
+    def session_time(self, t_dev: np.ndarray) -> np.ndarray:
+        return t_dev - self.t0_dev + self.t0_sess
+
+    def device_time_now(self) -> float | None:
+        """Device time of the latest sample (None before the first)."""
+        return None if self.t0_dev is None else self.t_sess - self.t0_sess + self.t0_dev
+
+    def push_trace(self, t: np.ndarray, f: np.ndarray) -> None:
+        n = t.shape[0]
+        L = self.ring_t.shape[0]
+        if n >= L:
+            t, f, n = t[-L:], f[-L:], L
+        i = self.ring_i
+        first = min(n, L - i)
+        self.ring_t[i:i + first] = t[:first]
+        self.ring_f[i:i + first] = f[:first]
+        if first < n:
+            self.ring_t[:n - first] = t[first:]
+            self.ring_f[:n - first] = f[first:]
+        self.ring_i = (i + n) % L
+        self.ring_n = min(L, self.ring_n + n)
+
+    def trace(self) -> tuple[np.ndarray, np.ndarray]:
+        L = self.ring_t.shape[0]
+        if self.ring_n < L:
+            return self.ring_t[:self.ring_n].copy(), self.ring_f[:self.ring_n].copy()
+        idx = np.r_[self.ring_i:L, 0:self.ring_i]
+        return self.ring_t[idx], self.ring_f[idx]
+
+
+class BandSummary:
+    """Running seconds per region and hand: on the body, and in each band while on the body."""
+
+    def __init__(self, rate_hz: float):
+        self.dt = 1.0 / rate_hz
+        self.data: dict[str, dict] = {}
+
+    def add(self, region: str | None, hand: str, on: np.ndarray, band: np.ndarray, allowed: int) -> None:
+        r = self.data.setdefault(region or "none", {})
+        h = r.setdefault(hand, {"seconds": 0.0, "on_body_s": 0.0, "in_allowed_s": 0.0,
+                                "bands_s": {b: 0.0 for b in BANDS}, "fault_s": 0.0})
+        n = band.shape[0]
+        h["seconds"] += n * self.dt
+        h["on_body_s"] += float(on.sum()) * self.dt
+        for k, name in enumerate(BANDS):
+            h["bands_s"][name] += float(((band == k) & on).sum()) * self.dt
+        h["fault_s"] += float((band < 0).sum()) * self.dt
+        h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
+
+    def as_dict(self) -> dict:
+        out = {}
+        for region, hands in self.data.items():
+            out[region] = {}
+            for hand, h in hands.items():
+                d = {k: (round(v, 3) if isinstance(v, float) else {b: round(x, 3) for b, x in v.items()})
+                     for k, v in h.items()}
+                d["pct_in_allowed"] = (round(100.0 * h["in_allowed_s"] / h["on_body_s"], 1)
+                                       if h["on_body_s"] > 0 else None)
+                out[region][hand] = d
+        return out
+
+
+class LiveSession:
+    """A practice session on open GloveLinks (see the module docstring)."""
+
+    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=time.time):
+        if not links:
+            raise GloveError("no glove to practise with")
+        self.opt = o = options or SessionOptions()
+        self.clock = clock
+        self.profile_set = o.profile_set or default_profile_set()
+        if o.region is not None and o.region not in self.profile_set.regions:
+            raise GloveError(f"no region {o.region!r}: choose one of "
+                             + ", ".join(self.profile_set.regions))
+        self.session_id = uuid.uuid4().hex[:12]
+        settings = self.profile_set.settings
+        if o.routine is not None:
+            # a routine states its own warm-up (the demonstration one is shortened)
+            settings = dataclasses.replace(settings, warmup_s=o.routine.warm_up_s)
+        self.gloves: list[_Glove] = []
+        for i, link in enumerate(links):
+            cal = load_for_glove(link.info, o.calibration_dir) if o.calibration_dir else None
+            pipe = Pipeline(link.info, cal, self.profile_set, skill=o.skill,
+                            sensitivity=o.sensitivity, settings=settings)
+            ring = int(o.window_s * pipe.rate_hz * 1.25) + 16
+            self.gloves.append(_Glove(i, link, pipe, cal, ring))
+        self.region: str | None = o.region
+        self.technique: str | None = None
+        self.stage_index: int | None = None
+        self.routine = o.routine
+        self.routine_t = 0.0
+        self.routine_start_dev: float | None = None
+        self._routine_last_dev: float | None = None
+        self.routine_done = False
+        self.paused = False
+        self.marks = 0
+        self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove label)
+        self.all_alerts: list[dict] = []
+        self.summary = BandSummary(self.gloves[0].pipeline.rate_hz)
+        self.t_start_host = clock()
+        self._lock = threading.Lock()                   # session-wide state above
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._bell_at = 0.0
+        self._quit = False
+        self._closed = False
+        self.result: dict | None = None
+
+    # --- life cycle -----------------------------------------------------------------------
+    def start(self) -> "LiveSession":
+        o = self.opt
+        extra = {"session_id": self.session_id, "gloves": [g.label for g in self.gloves],
+                 "routine": o.routine.key if o.routine else None, **o.extra}
+        for g in self.gloves:
+            if o.log:
+                cal = (str(g.calibration.path) if g.calibration is not None
+                       and getattr(g.calibration, "path", None) else None)
+                g.writer = open_session_log(
+                    g.info, trainee=o.trainee, directory=o.log_dir, calibration=cal,
+                    profile=o.profile_name or "default", skill_level=o.skill,
+                    sensitivity=self.profile_set.sensitivity_factor(o.sensitivity), extra=extra)
+        for g in self.gloves:
+            self._apply_region(g, self.region, "start")
+            g.link.start()
+            for target, name in ((self._acquire, "acquire"), (self._command_loop, "commands")):
+                t = threading.Thread(target=target, args=(g,), name=f"{name}-{g.label}", daemon=True)
+                t.start()
+                self._threads.append(t)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return not self._stop.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, duration_s: float | None = None, poll_s: float = 0.1) -> None:
+        """Block until the routine ends, `duration_s` of session time pass, or stop()."""
+        while self.running:
+            if duration_s is not None and self.session_time() >= duration_s:
+                self.stop()
+                break
+            time.sleep(poll_s)
+
+    def session_time(self) -> float:
+        return max(g.t_sess for g in self.gloves)
+
+    def close(self) -> dict:
+        """Stop the gloves and the threads, close the logs; returns the session summary."""
+        if self._closed:
+            return self.result or {}
+        self._closed = True
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=5.0)
+        for g in self.gloves:
+            try:
+                g.link.stop()
+            except GloveError:
+                pass
+            if g.writer is not None:
+                g.writer.close()
+        self.result = self._summary()
+        return self.result
+
+    # --- keyboard -------------------------------------------------------------------------
+    def key(self, k: str) -> None:
+        """A key from the view: a region key, pause, mark, zero, quit."""
+        if not k:
+            return
+        if k in (KEY_QUIT, "escape"):
+            self._quit = True
+            self.stop()
+        elif k == KEY_PAUSE:
+            self.set_paused(not self.paused)
+        elif k == KEY_MARK:
+            self.mark("mark (key)")
+        elif k == KEY_TARE:
+            for g in self.gloves:
+                g.controls.put(lambda g=g: self._restart_tare(g))
+        else:
+            region = self.profile_set.region_for_key(k)
+            if region is not None:
+                self.set_region(region, source="key")
+
+    def set_paused(self, paused: bool) -> None:
+        with self._lock:
+            if paused == self.paused:
+                return
+            self.paused = paused
+        self._event_all("note", text="paused" if paused else "resumed")
+
+    def mark(self, text: str = "mark") -> None:
+        with self._lock:
+            self.marks += 1
+        self._event_all("mark", text=text)
+
+    def set_region(self, region: str | None, source: str = "key") -> None:
+        if region is not None and region not in self.profile_set.regions:
+            raise GloveError(f"no region {region!r}")
+        with self._lock:
+            self.region = region
+        for g in self.gloves:
+            g.controls.put(lambda g=g: self._apply_region(g, region, source))
+
+    # --- acquisition ----------------------------------------------------------------------
+    def _acquire(self, g: _Glove) -> None:
+        try:
+            while not self._stop.is_set():
+                while True:
+                    try:
+                        g.controls.get_nowait()()
+                    except queue.Empty:
+                        break
+                try:
+                    block, events = g.link.read(timeout=0.05)
+                except LinkError as e:
+                    g.problem = f"glove {g.label}: {e}"
+                    g.connected = False
+                    if g.writer is not None:
+                        g.writer.write_event("note", self.clock(), None, text=f"link lost: {e}")
+                    self._stop.set()
+                    break
+                for ev in events:
+                    self._on_link_event(g, ev)
+                if len(block):
+                    self._on_block(g, block)
+                if g.writer is not None:
+                    g.writer.maybe_flush()
+        except Exception as e:   # keep the session and the log alive: report and stop
+            log.exception("acquisition of glove %s failed", g.label)
+            g.problem = f"glove {g.label}: the session stopped on an internal error ({e})"
+            self._stop.set()
+
+    def _on_link_event(self, g: _Glove, ev) -> None:
+        if g.writer is not None:
+            g.writer.write_link_event(ev)
+        if ev.kind == "disconnect":
+            g.connected = False
+            g.problem = (f"glove {g.label} disconnected: check the cable "
+                         f"(the session goes on when it is back)")
+        elif ev.kind in ("reconnect", "resume"):
+            g.connected = True
+            g.problem = ""
+        elif ev.kind == "stall":
+            g.problem = f"glove {g.label} sends nothing: check the cable"
+        elif ev.kind == "button":
+            self.mark("mark (glove button)")
+
+    def _on_block(self, g: _Glove, block: SampleBlock) -> None:
+        if g.writer is not None:
+            g.writer.write_samples(block)
+        if g.t0_dev is None:
+            g.t0_dev = float(block.t_device_s[0])
+            g.t0_sess = float(block.t_host_s[0]) - self.t_start_host
+        t_sess = g.session_time(block.t_device_s)
+        g.t_sess = float(t_sess[-1])
+        g.samples += len(block)
+        if not g.tared:
+            self._tare_step(g, block)
+            if not g.tared:
+                return
+            block = SampleBlock.concat(g.tare_pending, g.n_ch)
+            g.tare_pending = []
+            t_sess = g.session_time(block.t_device_s)
+        res = g.pipeline.process(block)
+        self._advance_routine(g, block, t_sess)
+        on = ~np.isnan(res.filtered_n) & (np.nan_to_num(res.filtered_n) >= g.pipeline.profile.contact_n)
+        allowed = g.pipeline.profile.allowed_band
+        for h, hand in enumerate(g.pipeline.hands):
+            cols = g.hand_of == h
+            self.summary.add(g.pipeline.region, hand, on[:, cols].any(axis=1), res.hand_band[:, h], allowed)
+        with g.lock:
+            g.push_trace(t_sess, res.filtered_n)
+            g.last_band = res.band[-1].copy()
+            g.last_force = res.filtered_n[-1].copy()
+            g.last_fault = res.fault[-1].copy()
+            g.last_hand_band = res.hand_band[-1].copy()
+        for a in res.alerts:
+            self._on_alert(g, a, float(g.session_time(np.array([a.t_s]))[0]))
+
+    def _tare_step(self, g: _Glove, block: SampleBlock) -> None:
+        g.tare_pending.append(block)
+        if g.tare_started is None:
+            g.tare_started = float(block.t_device_s[0])
+        have = sum(len(b) for b in g.tare_pending)
+        need = int(self.opt.tare_s * g.pipeline.rate_hz)
+        if have < need:
+            g.problem = "zeroing the sensors: keep your hands off the person for a moment"
+            return
+        quiet = SampleBlock.concat(g.tare_pending, g.n_ch)
+        quiet = quiet.slice(len(quiet) - need, len(quiet))
+        now = self.clock()
+        try:
+            offsets = g.pipeline.tare(quiet)
+            g.tared = True
+            g.problem = ""
+            if g.writer is not None:
+                g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=True,
+                                     offsets_s=[float(x) for x in offsets])
+        except TareError as e:
+            waited = float(block.t_device_s[-1]) - g.tare_started
+            if waited >= self.opt.tare_give_up_s:
+                g.tared = True
+                g.problem = ""
+                if g.writer is not None:
+                    g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=False, text=str(e))
+                self._add_alert(g, AlertView(g.t_sess, "tare_failed", "warning",
+                                             f"The sensors could not be zeroed ({e}); forces read "
+                                             f"from the unloaded curve. Press {KEY_TARE!r} with hands off to retry."))
+            else:
+                g.problem = f"zeroing the sensors: {e}"
+                # keep the newest quiet window's worth only
+                g.tare_pending = [quiet]
+        if g.tared and self.routine is not None and g.index == 0 and self.routine_start_dev is None:
+            rs = self.opt.routine_start
+            self.routine_start_dev = (float(rs(g.link)) if callable(rs) else
+                                      float(rs) if rs is not None else float(block.t_device_s[-1]))
+            self.routine_t = 0.0
+
+    def _restart_tare(self, g: _Glove) -> None:
+        g.tared = False
+        g.tare_pending = []
+        g.tare_started = None
+
+    # --- routine --------------------------------------------------------------------------
+    def _advance_routine(self, g: _Glove, block: SampleBlock, t_sess: np.ndarray) -> None:
+        if self.routine is None or g.index != 0 or self.routine_start_dev is None:
+            return
+        t_dev = float(block.t_device_s[-1])
+        if t_dev < self.routine_start_dev:
+            return
+        last = max(self._routine_last_dev if self._routine_last_dev is not None
+                   else self.routine_start_dev, self.routine_start_dev)
+        self._routine_last_dev = t_dev
+        if not self.paused:
+            self.routine_t += max(0.0, t_dev - last)
+        i = self.routine.index_at(self.routine_t)
+        if i is None:
+            if self.routine_t >= self.routine.duration_s and not self.routine_done:
+                self.routine_done = True
+                self._event_all("stage", stage="end", technique=None, source="routine")
+                self._stop.set()
+            return
+        if i != self.stage_index:
+            self.stage_index = i
+            st = self.routine.stages[i]
+            self._event_all("stage", stage=st.id, technique=st.technique, source="routine")
+            self.technique = st.technique
+            with self._lock:
+                self.region = st.region
+            for other in self.gloves:
+                tech = st.technique if st.technique in other.pipeline.profile_set.techniques else None
+                if other is g:
+                    other.pipeline.set_technique(tech)
+                    self._apply_region(other, st.region, "routine")
+                else:
+                    other.controls.put(lambda o=other, r=st.region, tq=tech: (
+                        o.pipeline.set_technique(tq), self._apply_region(o, r, "routine")))
+
+    def _apply_region(self, g: _Glove, region: str | None, source: str) -> None:
+        """In g's acquisition thread (or before it starts): check against `region` from now."""
+        g.pipeline.set_region(region)
+        if g.writer is not None:
+            g.writer.write_event("region", self.clock(), g.device_time_now(), region=region,
+                                 source=source)
+        if g.tared:
+            self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
+
+    # --- alerts ---------------------------------------------------------------------------
+    def _on_alert(self, g: _Glove, a, t_sess: float) -> None:
+        view = AlertView(t_sess, a.rule, a.severity, a.text, a.sensor)
+        self._add_alert(g, view)
+        rec = {"t_s": round(t_sess, 3), "glove": g.label, "rule": a.rule, "severity": a.severity,
+               "region": a.region, "sensor": a.sensor, "value": round(float(a.value), 3),
+               "limit": round(float(a.limit), 3), "units": a.units, "text": a.text}
+        with self._lock:
+            self.all_alerts.append(rec)
+        if g.writer is not None:
+            ch = a.sensor
+            g.writer.write_event("alert", self.clock(), float(a.t_s), rule=a.rule, region=a.region,
+                                 channel=ch, severity=a.severity, value=a.value, limit=a.limit,
+                                 units=a.units, text=a.text)
+        if a.severity in ("warning", "danger"):
+            now = time.monotonic()
+            if self.opt.bell and now - self._bell_at >= BELL_REPEAT_S and sys.stderr.isatty():
+                self._bell_at = now
+                sys.stderr.write("\a")
+                sys.stderr.flush()
+            if self.opt.buzz:
+                hand = self._hand_of_sensor(g, a.sensor)
+                if now - g.buzzed_at.get(hand, -1e9) >= BUZZ_REPEAT_S:
+                    g.buzzed_at[hand] = now
+                    self._queue_command(g, "buzz", BUZZ_MS[a.severity], hand)
+
+    def _add_alert(self, g: _Glove, view: AlertView) -> None:
+        with self._lock:
+            self.alerts.appendleft(view)
+
+    @staticmethod
+    def _hand_of_sensor(g: _Glove, sensor: str) -> str:
+        for c in g.info.channels:
+            if c.name == sensor:
+                return c.hand
+        for h in g.pipeline.hands:
+            if sensor.startswith(h):
+                return h
+        return "all"
+
+    # --- commands to the glove ------------------------------------------------------------
+    def _queue_command(self, g: _Glove, verb: str, *args) -> None:
+        g.commands.put((verb, args))
+
+    def _command_loop(self, g: _Glove) -> None:
+        while not self._stop.is_set():
+            try:
+                verb, args = g.commands.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if verb == "limits":      # only the newest limits matter
+                try:
+                    while True:
+                        v2, a2 = g.commands.get_nowait()
+                        if v2 == "limits":
+                            args = a2
+                        else:
+                            g.commands.put((v2, a2))
+                            break
+                except queue.Empty:
+                    pass
+            try:
+                if verb == "limits":
+                    g.link.set_limits(list(args[0]))
+                elif verb == "buzz":
+                    g.link.buzz(int(args[0]), args[1])
+            except LinkError as e:
+                log.warning("glove %s: %s failed: %s", g.label, verb, e)
+
+    # --- logging helpers ------------------------------------------------------------------
+    def _event_all(self, kind: str, **fields) -> None:
+        now = self.clock()
+        for g in self.gloves:
+            if g.writer is not None:
+                g.writer.write_event(kind, now, g.device_time_now(), **fields)
+
+    # --- what the view shows --------------------------------------------------------------
+    def snapshot(self) -> LiveSnapshot:
+        ps = self.profile_set
+        sensors, traces = [], []
+        hand_band: dict[str, str] = {}
+        t_ref = None
+        for g in self.gloves:
+            with g.lock:
+                t, f = g.trace()
+                band, force, fault = g.last_band.copy(), g.last_force.copy(), g.last_fault.copy()
+                hb = g.last_hand_band.copy()
+            prof = g.pipeline.profile
+            contact = prof.contact_n
+            for j, c in enumerate(g.info.channels):
+                if fault[j]:
+                    b, why = "fault", _fault_text(int(fault[j]))
+                elif not np.isfinite(force[j]) or force[j] < contact[j] or band[j] < 0:
+                    b, why = "none", ""
+                else:
+                    b, why = BANDS[int(band[j])], ""
+                sensors.append(SensorView(c.name, c.hand, c.site, c.sensor_class,
+                                          tuple(float(x) for x in prof.edges_n[j]), b,
+                                          float(force[j]), why))
+            for h, hand in enumerate(g.pipeline.hands):
+                cols = g.hand_of == h
+                if fault[cols].all():
+                    hand_band[hand] = "fault"
+                elif not (np.nan_to_num(force[cols]) >= contact[cols]).any() or hb[h] < 0:
+                    hand_band[hand] = "none"
+                else:
+                    hand_band[hand] = BANDS[int(hb[h])]
+            if t_ref is None:
+                t_ref = t
+                traces.append(f)
+            elif len(t) >= 2 and len(t_ref):
+                traces.append(np.column_stack([np.interp(t_ref, t, f[:, j], left=np.nan, right=np.nan)
+                                               for j in range(f.shape[1])]))
+            else:
+                traces.append(np.full((len(t_ref), f.shape[1]), np.nan))
+        now = self.session_time()
+        trace_f = np.concatenate(traces, axis=1) if traces else np.zeros((0, 0))
+        if t_ref is not None and len(t_ref):
+            keep = t_ref >= now - self.opt.window_s
+            t_ref, trace_f = t_ref[keep], trace_f[keep]
+        region = self.region
+        R = ps.regions.get(region) if region else None
+        prof0 = self.gloves[0].pipeline.profile
+        with self._lock:
+            alerts = tuple(AlertView(a.t_s, a.rule, a.severity, a.text, a.sensor, max(0.0, now - a.t_s))
+                           for a in self.alerts if now - a.t_s <= ALERT_SHOW_S)
+            paused, marks = self.paused, self.marks
+        stage = None
+        if self.routine is not None and self.routine_start_dev is not None and not self.routine_done:
+            stage = self.routine.view(self.routine_t)
+        problems = tuple(g.problem for g in self.gloves if g.problem)
+        problems += tuple(f"logging stopped for glove {g.label}: {g.writer.failed}"
+                          for g in self.gloves if g.writer is not None and g.writer.failed)
+        status = "  ".join(
+            f"{g.label} {g.pipeline.rate_hz:.0f} Hz {'ok' if g.connected else 'DISCONNECTED'}"
+            f" lost {g.link.stats.lost_samples}"
+            + ("  log " + Path(g.writer.path).name if g.writer is not None else "  not logged")
+            for g in self.gloves)
+        return LiveSnapshot(
+            t_s=now, window_s=self.opt.window_s,
+            trace_t=t_ref if t_ref is not None else np.zeros(0), trace_force=trace_f,
+            sensors=tuple(sensors), hand_band=hand_band,
+            region=region or "", region_name=R.name if R else "no region chosen",
+            region_limit=BANDS[prof0.allowed_band], region_note=R.note if R and R.note else "",
+            skill=self.opt.skill,
+            region_keys=tuple((r.key, r.id, r.name) for r in ps.regions.values()),
+            alerts=alerts, stage=stage, status=status, paused=paused, problems=problems,
+            marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id})
+
+    # --- the end --------------------------------------------------------------------------
+    def _summary(self) -> dict:
+        out = {
+            "session_id": self.session_id,
+            "trainee": self.opt.trainee,
+            "routine": self.routine.key if self.routine else None,
+            "routine_completed": self.routine_done,
+            "duration_s": round(self.session_time(), 3),
+            "skill": self.opt.skill,
+            "gloves": [],
+            "alerts": list(self.all_alerts),
+            "alert_counts": {},
+            "bands": self.summary.as_dict(),
+            "marks": self.marks,
+            "problems": [g.problem for g in self.gloves if g.problem],
+            "quit": self._quit,
+        }
+        for a in self.all_alerts:
+            out["alert_counts"][a["rule"]] = out["alert_counts"].get(a["rule"], 0) + 1
+        for g in self.gloves:
+            st = g.link.stats
+            w = g.writer
+            out["gloves"].append({
+                "glove_id": g.label, "firmware": g.info.firmware, "samples": g.samples,
+                "rate_hz": g.pipeline.rate_hz, "tared": g.tared,
+                "link": {k: v for k, v in vars(st).items() if isinstance(v, (int, float))},
+                "log": str(w.path) if w is not None else None,
+                "log_error": str(w.failed) if w is not None and w.failed else None,
+            })
+        return out
+
+
+def _fault_text(bits: int) -> str:
+    from ..signal.calibration import FAULT_OPEN, FAULT_SATURATED, FAULT_SHORT
+    if bits & FAULT_SATURATED:
+        return "saturated"
+    if bits & FAULT_OPEN:
+        return "open"
+    if bits & FAULT_SHORT:
+        return "shorted"
+    return "fault"
