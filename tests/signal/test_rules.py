@@ -314,3 +314,20 @@ def test_a_hand_resting_lightly_on_the_spine_is_not_static_pressure():
     f = zeros(8)
     f[200:, :7] = 0.7                                     # resting fingertips, below 1 N
     assert not rules_of(run(f, "spine"))
+
+
+def test_new_region_rules_wait_for_the_hands_to_move_but_too_much_does_not():
+    settle = default_profile_set().settings.region_settle_s
+    p = Pipeline(DEV, rate_hz=RATE)
+    p.set_region("upper_trapezius")
+    p.process(make_block(nominal_counts(zeros(1), DEV)))
+    p.set_region("neck")
+    f = zeros(2)
+    f[:, TH] = 6.0                                   # medium: over the neck's limit
+    f[:, MID] = 30.0                                 # too much everywhere
+    a = p.process(make_block(nominal_counts(f, DEV), t0=1.0)).alerts
+    over = [x for x in a if x.rule == "over_limit"]
+    much = [x for x in a if x.rule == "too_much"]
+    assert over and over[0].t_s >= 1.0 + settle
+    assert over[0].t_s <= 1.0 + settle + 2.0 / RATE
+    assert much and much[0].t_s < 1.0 + 0.05

@@ -130,6 +130,7 @@ class Settings:
     open_fraction: float = 0.5
     short_margin_counts: int = 16
     tare_max_fraction: float = 0.5
+    region_settle_s: float = 0.5
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -156,6 +157,7 @@ _SETTING_CHECKS = {
     "open_fraction": ("num", 0.0, 1.0),
     "short_margin_counts": ("int", 0, 1000),
     "tare_max_fraction": ("num", 0.0, 10.0),
+    "region_settle_s": ("num", 0.0, 10.0),
 }
 
 

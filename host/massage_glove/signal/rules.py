@@ -206,6 +206,7 @@ class RuleEngine:
                            per_key(lambda t: samples_for_ms(t.clear_ms, rate)),
                            per_key(lambda t: samples_for_ms(t.holdoff_s * 1000.0, rate)))
         self._regional = np.array([r in _REGIONAL for r, _ in self.keys])
+        self._settle_until = -np.inf
         # Steady-force detection (static pressure, holds).
         self.window = _Window(max(1, int(round(s.steady_window_s * rate))), nch)
         self._run_static = np.zeros(nch, np.int64)
@@ -257,6 +258,8 @@ class RuleEngine:
                              + ", ".join(self.ps.techniques))
         if self._started and region != self._region:
             self.latch.reset(self._regional)
+            if n:
+                self._settle_until = float(t[0]) + self.settings.region_settle_s
         self._region = region
         self._started = True
         if n == 0:
@@ -366,6 +369,11 @@ class RuleEngine:
         put("sensor_broken", (flt & FAULT_BROKEN) != 0, t_brk, t_brk)
 
         self._n_seen += n
+        # The hands are moving to the new region: its own rules start after region_settle_s
+        # (too much and sensor faults are not regional and never wait).
+        settling = t < self._settle_until
+        if settling.any():
+            cond[np.ix_(settling, self._regional)] = False
         return self._coalesce(self.latch.process(cond), t, f, b, flt, value, limit, P, tech, over)
 
     def _coalesce(self, events, t, f, b, flt, value, limit, P, tech, over) -> list[Alert]:
