@@ -387,8 +387,13 @@ class LiveSession:
             block = SampleBlock.concat(g.tare_pending, g.n_ch)
             g.tare_pending = []
             t_sess = g.session_time(block.t_device_s)
+        for piece in self._routine_pieces(g, block):
+            self._process(g, piece)
+
+    def _process(self, g: _Glove, block: SampleBlock) -> None:
+        """One stretch of samples checked against one region: chain, summary, trace, alerts."""
         res = g.pipeline.process(block)
-        self._advance_routine(g, block, t_sess)
+        t_sess = g.session_time(block.t_device_s)
         on = ~np.isnan(res.filtered_n) & (np.nan_to_num(res.filtered_n) >= g.pipeline.profile.contact_n)
         allowed = g.pipeline.profile.allowed_band
         for h, hand in enumerate(g.pipeline.hands):
@@ -448,46 +453,63 @@ class LiveSession:
         g.tare_started = None
 
     # --- routine --------------------------------------------------------------------------
-    def _advance_routine(self, g: _Glove, block: SampleBlock, t_sess: np.ndarray) -> None:
-        if self.routine is None or g.index != 0 or self.routine_start_dev is None:
+    def _routine_pieces(self, g: _Glove, block: SampleBlock):
+        """Cut the block where the routine's stage changes, applying each stage on its first
+        sample (the first glove's clock drives the routine); yields the pieces in order."""
+        if self.routine is None or g.index != 0 or self.routine_start_dev is None or self.routine_done:
+            yield block
             return
-        t_dev = float(block.t_device_s[-1])
-        if t_dev < self.routine_start_dev:
-            return
+        t = block.t_device_s
         last = max(self._routine_last_dev if self._routine_last_dev is not None
                    else self.routine_start_dev, self.routine_start_dev)
-        self._routine_last_dev = t_dev
-        if not self.paused:
-            self.routine_t += max(0.0, t_dev - last)
-        i = self.routine.index_at(self.routine_t)
-        if i is None:
-            if self.routine_t >= self.routine.duration_s and not self.routine_done:
-                self.routine_done = True
-                self._event_all("stage", stage="end", technique=None, source="routine")
-                self._stop.set()
-            return
-        if i != self.stage_index:
-            self.stage_index = i
-            st = self.routine.stages[i]
-            self._event_all("stage", stage=st.id, technique=st.technique, source="routine")
-            self.technique = st.technique
-            with self._lock:
-                self.region = st.region
-            for other in self.gloves:
-                tech = st.technique if st.technique in other.pipeline.profile_set.techniques else None
-                if other is g:
-                    other.pipeline.set_technique(tech)
-                    self._apply_region(other, st.region, "routine")
-                else:
-                    other.controls.put(lambda o=other, r=st.region, tq=tech: (
-                        o.pipeline.set_technique(tq), self._apply_region(o, r, "routine")))
+        self._routine_last_dev = max(last, float(t[-1]))
+        # routine time of each sample (the clock does not move while paused)
+        rt = self.routine_t + (0.0 if self.paused else 1.0) * np.maximum(t - last, 0.0)
+        started = t >= self.routine_start_dev
+        ends = np.cumsum([st.duration_s for st in self.routine.stages])
+        idx = np.where(started, np.searchsorted(ends, rt, side="right"), -1)
+        cuts = np.flatnonzero(np.diff(idx)) + 1
+        bounds = [0, *cuts.tolist(), len(block)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            i = int(idx[a])
+            if i >= 0 and i != self.stage_index:
+                self._enter_stage(g, i, float(t[a]))
+                if self.routine_done:
+                    # the rest of the stream is after the routine: no region of the routine
+                    yield block.slice(a, len(block))
+                    break
+            yield block.slice(a, b)
+        self.routine_t = float(rt[-1])
 
-    def _apply_region(self, g: _Glove, region: str | None, source: str) -> None:
+    def _enter_stage(self, g: _Glove, i: int, t_dev: float) -> None:
+        if i >= len(self.routine.stages):
+            self.stage_index = i
+            self.routine_done = True
+            self._event_all("stage", t_dev=t_dev, stage="end", technique=None, source="routine")
+            self._stop.set()
+            return
+        self.stage_index = i
+        st = self.routine.stages[i]
+        self._event_all("stage", t_dev=t_dev, stage=st.id, technique=st.technique, source="routine")
+        self.technique = st.technique
+        with self._lock:
+            self.region = st.region
+        for other in self.gloves:
+            tech = st.technique if st.technique in other.pipeline.profile_set.techniques else None
+            if other is g:
+                other.pipeline.set_technique(tech)
+                self._apply_region(other, st.region, "routine", t_dev)
+            else:
+                other.controls.put(lambda o=other, r=st.region, tq=tech: (
+                    o.pipeline.set_technique(tq), self._apply_region(o, r, "routine")))
+
+    def _apply_region(self, g: _Glove, region: str | None, source: str,
+                      t_dev: float | None = None) -> None:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
         if g.writer is not None:
-            g.writer.write_event("region", self.clock(), g.device_time_now(), region=region,
-                                 source=source)
+            g.writer.write_event("region", self.clock(), g.device_time_now() if t_dev is None else t_dev,
+                                 region=region, source=source)
         if g.tared:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
@@ -561,11 +583,13 @@ class LiveSession:
                 log.warning("glove %s: %s failed: %s", g.label, verb, e)
 
     # --- logging helpers ------------------------------------------------------------------
-    def _event_all(self, kind: str, **fields) -> None:
+    def _event_all(self, kind: str, t_dev: float | None = None, **fields) -> None:
+        """An event in every glove's log (t_dev: the first glove's device time, if known)."""
         now = self.clock()
         for g in self.gloves:
             if g.writer is not None:
-                g.writer.write_event(kind, now, g.device_time_now(), **fields)
+                t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
+                g.writer.write_event(kind, now, t, **fields)
 
     # --- what the view shows --------------------------------------------------------------
     def snapshot(self) -> LiveSnapshot:
@@ -611,9 +635,9 @@ class LiveSession:
         if t_ref is not None and len(t_ref):
             keep = t_ref >= now - self.opt.window_s
             t_ref, trace_f = t_ref[keep], trace_f[keep]
-        region = self.region
-        R = ps.regions.get(region) if region else None
-        prof0 = self.gloves[0].pipeline.profile
+        prof0 = self.gloves[0].pipeline.profile        # the region the chain checks now
+        region = prof0.region_id
+        R = prof0.region
         with self._lock:
             alerts = tuple(AlertView(a.t_s, a.rule, a.severity, a.text, a.sensor, max(0.0, now - a.t_s))
                            for a in self.alerts if now - a.t_s <= ALERT_SHOW_S)
