@@ -266,8 +266,14 @@ def test_noise_rms_and_unloaded_reading():
                   == round(fsr.unloaded_counts(rd, rb, FULL)))
 
 
-@pytest.mark.parametrize("kind,expect", [("saturated", FULL), ("short", FULL), ("open", 0)])
+SAT_402 = int(fsr.counts_from_force(fsr.NOMINAL["fsr402"]["f_max_n"], "fsr402",
+                                    *CHANNELS[NAMES.index("L_middle")][5:7], FULL)) + 2
+
+
+@pytest.mark.parametrize("kind,expect", [("saturated", SAT_402), ("short", FULL), ("open", 0)])
 def test_faults_override_counts_in_their_window(kind, expect):
+    # saturated: flat just above the reading at the top of the sensor's range, below a short
+    assert 0 < SAT_402 < FULL - 16
     flt = {"channel": "L_middle", "kind": kind, "start_s": 2.0, "end_s": 4.0}
     g = gt(script([seg("effleurage", 6.0)], noise=2.0, faults=[flt]), 100)
     c = g["counts"][:, MUX["L_middle"]]

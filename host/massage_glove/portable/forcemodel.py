@@ -55,7 +55,8 @@ Script format
   "noise_counts": 2.0,                     rms ADC noise (counts), sensor artefact
   "creep": {"fraction": 0.04, "tau_s": 8.0},  FSR creep, sensor artefact
   "faults": [{"channel": "R_index", "kind": "open", "start_s": 10.0, "end_s": 20.0,
-              "noise_counts": 400.0}]      kind: saturated | short (read full scale),
+              "noise_counts": 400.0}]      kind: saturated (reads flat at the top of the
+                                           sensor's range, f_max_n), short (full scale),
                                            open (reads 0), noisy (adds noise of
                                            noise_counts rms, default FAULT_NOISE_COUNTS)
 }
@@ -185,6 +186,7 @@ _CODE = {"off": _T_OFF, "rest": _T_REST, "hold": _T_HOLD, "effleurage": _T_EFF,
 _F_FULL = 0
 _F_OPEN = 1
 _F_NOISY = 2
+_F_SAT = 3
 
 
 def _rint(x):
@@ -439,11 +441,18 @@ class ForceModel:
             kind = flt.get("kind")
             if kind not in FAULT_KINDS:
                 raise ValueError("fault kind %r is not one of %s" % (kind, ", ".join(FAULT_KINDS)))
-            k = _F_OPEN if kind == "open" else (_F_NOISY if kind == "noisy" else _F_FULL)
+            k = {"open": _F_OPEN, "noisy": _F_NOISY, "saturated": _F_SAT}.get(kind, _F_FULL)
             i = self.names.index(name)
-            rms = float(flt.get("noise_counts", FAULT_NOISE_COUNTS))
+            if k == _F_SAT:
+                # pressed past its range: the reading sits just above the f_max_n level
+                ch = channels[i]
+                level = int(counts_from_force(NOMINAL[ch[4]]["f_max_n"], ch[4], float(ch[5]),
+                                              float(ch[6]), self.full)) + 2
+                arg = level if level < self.full else self.full
+            else:
+                arg = _rint(float(flt.get("noise_counts", FAULT_NOISE_COUNTS)) * _CQ)
             self._faults.append((self._mux[i], k, _rint(float(flt.get("start_s", 0.0)) * 1e6),
-                                 _rint(float(flt.get("end_s", 1e12)) * 1e6), _rint(rms * _CQ),
+                                 _rint(float(flt.get("end_s", 1e12)) * 1e6), arg,
                                  _key(seed, 5000 + i, len(self._faults))))
 
         # --- per-call scratch (preallocated: fill_counts allocates nothing) ---
@@ -730,6 +739,8 @@ class ForceModel:
             if s <= t_us < en:
                 if kind == _F_FULL:
                     out[m] = full
+                elif kind == _F_SAT:
+                    out[m] = rms
                 elif kind == _F_OPEN:
                     out[m] = 0
                 else:

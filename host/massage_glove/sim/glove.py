@@ -61,6 +61,12 @@ class SimGlove:
                  unique_id: str = "e6605838833b2a2f"):
         if mode not in ("realtime", "free"):
             raise ValueError("mode must be 'realtime' or 'free'")
+        for i, seg in enumerate((script or {}).get("segments", ())):
+            extra = set(seg.get("hands", ())) - set(hands)
+            if extra:
+                raise ValueError(f"force model segment {i} works with the {', '.join(sorted(extra))} "
+                                 f"hand, which this simulated glove ({', '.join(hands)}) does not have: "
+                                 f"make the script with the same hands")
         self.script = script
         self.hands = tuple(hands)
         self.glove_id = glove_id
