@@ -1,0 +1,684 @@
+"""The live window: force traces over the region's bands, each hand's band and picture, routine, alerts.
+
+Read at a glance from a metre away. The window only ever sees LiveSnapshots; it asks the
+source for one per frame and sends keys back with `source.key()`:
+
+    MplView(session, fps=30).run()            # blocks until quit or the window closes
+
+`LiveFigure(fig, first_snapshot)` is the drawing itself, usable on any canvas (tests and
+the benchmark use the Agg canvas offscreen). It draws with blitting:
+
+* static artists (axes, ticks, legends, band shading, the hand outlines, the region
+  header and the key legend) are drawn once with `canvas.draw()`, and the figure is then
+  copied as the background;
+* every frame restores that background and draws only the animated artists (traces,
+  sensor markers, each hand's band, countdown, alerts, status, problems, pause);
+* when something static changes (region, its limit or band edges, the set of sensors)
+  the static artists are updated and the background is captured again; a resize or any
+  full redraw recaptures it too (draw_event).
+
+Band shading: the two sensor classes have different band edges (FSR 402 fingertips and
+knuckles, FSR 406 palm heel), so each hand has one trace axes per sensor class, each
+shaded with its own class's edges for the current region (the median over the class's
+sensors, should learned edges differ by sensor).
+
+The hand pictures show the backs of the hands as the trainee sees them while working:
+left hand on the left (thumb to its right), right hand on the right (thumb to its left).
+"""
+from __future__ import annotations
+
+import logging
+import textwrap
+import time
+
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, FancyBboxPatch, Patch, Rectangle
+from matplotlib.text import Text
+from matplotlib.transforms import Affine2D, Bbox
+
+from .state import BAND_COLOURS, BAND_LABELS, BANDS, LiveSnapshot
+
+log = logging.getLogger(__name__)
+
+FIG_SIZE_IN = (16.0, 9.0)
+FIG_DPI = 80                       # 1280 x 720 pixels
+BAND_ALPHA = 0.14                  # shading behind the traces
+ALERT_SHOW_S = 5.0                 # an alert stays on screen this long
+ALERT_BLINK_S = 1.0                # ... and flashes for the first second
+ALERT_BLINK_PERIOD_S = 0.25        # one flash (on + off)
+ALERT_WRAP = 58                    # characters per banner line
+ALERTS_LISTED = 3                  # the newest in the banner, older ones below it
+FULL_BLIT_FRACTION = 0.6          # above this share of the figure, one full blit instead
+EXTENT_PAD_PX = 3                  # margin around an artist's extent (antialiasing, line width)
+YLIM_HEADROOM = 1.35               # trace axes top = too-much edge x this
+HAND_ORDER = ("left", "right")
+CLASS_ORDER = ("fsr402", "fsr406")
+CLASS_TITLES = {"fsr402": "fingertips and knuckles", "fsr406": "heel of the hand"}
+DEFAULT_CONTROLS = ((" ", "pause / resume"), ("m", "mark a moment"), ("z", "zero the sensors"),
+                    ("q", "quit"))
+SEVERITY_COLOURS = {"danger": BAND_COLOURS["too_much"], "warning": BAND_COLOURS["firm"],
+                    "info": BAND_COLOURS["light"]}
+TEXT_DARK = "#1a1a1a"
+SKIN = "#f3d9c4"
+SKIN_EDGE = "#9c7a62"
+
+# Trace colour and line style per sensor site (a legend names them).
+SITE_STYLES = {
+    "thumb": ("#d62790", "-"),
+    "index": ("#1f3fbf", "-"),
+    "middle": ("#111111", "-"),
+    "ring": ("#8c564b", "-"),
+    "little": ("#17a2b8", "-"),
+    "knuckle_index": ("#1f3fbf", "--"),
+    "knuckle_middle": ("#111111", "--"),
+    "palm_heel": ("#111111", "-"),
+}
+OTHER_STYLES = (("#6a3d9a", ":"), ("#b15928", ":"), ("#555555", ":"))
+
+# The back of a right hand, fingers up, thumb to the left (units: finger widths).
+# Sensor positions per site; the left hand is the mirror image (x -> -x).
+_FINGERS = (  # site, x centre, length
+    ("index", -1.5, 2.6), ("middle", -0.5, 2.9), ("ring", 0.5, 2.7), ("little", 1.5, 2.1))
+_FINGER_W = 0.88
+_PALM = (-2.0, -2.6, 4.0, 4.1)     # x, y, width, height; knuckle line at y = 1.5
+_KNUCKLE_Y = 1.5
+_THUMB = ((-1.85, -0.6), 2.5, 40.0)  # base point, length, angle from vertical (deg, to the left)
+_SENSOR_R = 0.42
+
+
+def _thumb_tip() -> tuple[float, float]:
+    (bx, by), length, ang = _THUMB
+    a = np.radians(ang)
+    d = length - 0.5
+    return bx - d * np.sin(a), by + d * np.cos(a)
+
+
+SITE_POS = {
+    **{site: (x, _KNUCKLE_Y + length - 0.48) for site, x, length in _FINGERS},
+    "thumb": _thumb_tip(),
+    "knuckle_index": (-1.5, _KNUCKLE_Y),
+    "knuckle_middle": (-0.5, _KNUCKLE_Y),
+    "palm_heel": (0.0, -1.75),
+}
+HAND_XLIM = (-4.3, 3.2)
+HAND_YLIM = (-4.4, 4.8)
+
+
+def _hands_of(snapshot: LiveSnapshot) -> list[str]:
+    present = []
+    for s in snapshot.sensors:
+        if s.hand not in present:
+            present.append(s.hand)
+    return [h for h in HAND_ORDER if h in present] + [h for h in present if h not in HAND_ORDER]
+
+
+def _countdown(seconds: float) -> str:
+    s = max(0, int(np.ceil(seconds)))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _controls(snapshot: LiveSnapshot):
+    return tuple(snapshot.extra.get("controls", DEFAULT_CONTROLS)) if snapshot.extra else DEFAULT_CONTROLS
+
+
+def _key_name(k: str) -> str:
+    return "space" if k == " " else k
+
+
+def visible_alerts(snapshot: LiveSnapshot, show_s: float = ALERT_SHOW_S):
+    """The alerts still on screen, newest first."""
+    return [a for a in sorted(snapshot.alerts, key=lambda a: a.age_s) if a.age_s <= show_s]
+
+
+def alert_flash_on(age_s: float) -> bool:
+    """Whether a new alert's banner is in its bright phase (always, once it stops flashing)."""
+    if age_s >= ALERT_BLINK_S:
+        return True
+    return (age_s % ALERT_BLINK_PERIOD_S) < ALERT_BLINK_PERIOD_S / 2
+
+
+def _overlap(a, b) -> bool:
+    """Whether two (x0, y0, x1, y1) rectangles share any pixel."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+class _Group:
+    """One trace axes: the sensors of one hand and one sensor class."""
+
+    def __init__(self, hand: str, sensor_class: str, columns: list[int]):
+        self.hand, self.sensor_class, self.columns = hand, sensor_class, columns
+        self.ax = None
+        self.lines = []
+        self.spans = []
+        self.limit_line = None
+        self.span_labels = []
+
+
+class _HandPicture:
+    def __init__(self, hand: str):
+        self.hand = hand
+        self.ax = None
+        self.markers: dict[int, Circle] = {}     # trace column -> marker
+        self.band_text = None
+        self.name_text = None
+
+
+class LiveFigure:
+    """The live view drawn into `fig`; `frame(snapshot)` draws one blitted frame.
+
+    `update(snapshot)` only updates the artists and returns the animated ones (what a
+    frame draws over the background); `frame()` does update + blit, capturing the
+    background again first when it is stale (`background_captures` counts captures).
+    """
+
+    def __init__(self, fig, first_snapshot: LiveSnapshot):
+        self.fig = fig
+        self.canvas = fig.canvas
+        self.background = None
+        self.background_captures = 0
+        self._saving = False
+        self._layout_key = None
+        self._static_key = None
+        self._animated: list = []
+        self._always_dirty: set = set()
+        self._drawn: dict = {}
+        self.last_blit: list = []
+        self._build(first_snapshot)
+        self._apply_static(first_snapshot)
+        self._cid = self.canvas.mpl_connect("draw_event", self._on_draw)
+
+    # --- keys that decide when static artists must change ----------------------------
+    @staticmethod
+    def layout_key(s: LiveSnapshot):
+        return tuple((v.name, v.hand, v.site, v.sensor_class) for v in s.sensors)
+
+    @staticmethod
+    def static_key(s: LiveSnapshot):
+        return (s.region, s.region_name, s.region_limit, s.region_note, s.skill, s.region_keys,
+                tuple(v.edges_n for v in s.sensors), _controls(s))
+
+    # --- building ---------------------------------------------------------------------
+    def _build(self, s: LiveSnapshot) -> None:
+        fig = self.fig
+        fig.clear()
+        fig.set_facecolor("white")
+        self._layout_key = self.layout_key(s)
+        self._static_key = None
+        self.background = None
+        anim: list = []
+
+        def animated(artist):
+            artist.set_animated(True)
+            anim.append(artist)
+            return artist
+
+        hands = _hands_of(s)
+        self.hands = hands
+        # trace axes: per hand, per sensor class
+        groups: list[_Group] = []
+        for hand in hands:
+            classes = []
+            for v in s.sensors:
+                if v.hand == hand and v.sensor_class not in classes:
+                    classes.append(v.sensor_class)
+            classes.sort(key=lambda c: (CLASS_ORDER.index(c) if c in CLASS_ORDER else len(CLASS_ORDER), c))
+            for cls in classes:
+                cols = [j for j, v in enumerate(s.sensors) if v.hand == hand and v.sensor_class == cls]
+                groups.append(_Group(hand, cls, cols))
+        self.groups = groups
+        ratios = [max(1.4, 0.45 * len(g.columns)) for g in groups] or [1.0]
+        if groups:
+            gs = fig.add_gridspec(len(groups), 1, left=0.055, right=0.60, top=0.755, bottom=0.15,
+                                  height_ratios=ratios, hspace=0.28)
+        first_ax = None
+        for i, g in enumerate(groups):
+            ax = fig.add_subplot(gs[i, 0], sharex=first_ax)
+            first_ax = first_ax or ax
+            g.ax = ax
+            ax.set_xlim(-s.window_s, 0.0)
+            ax.tick_params(labelsize=11)
+            ax.set_ylabel("N", fontsize=12, rotation=0, labelpad=10)
+            ax.grid(axis="x", color="#dddddd", lw=0.8)
+            if i < len(groups) - 1:
+                ax.tick_params(labelbottom=False)
+            else:
+                ax.set_xlabel("seconds ago", fontsize=12)
+            for b in BANDS:
+                r = Rectangle((0.0, 0.0), 1.0, 1.0, transform=ax.get_yaxis_transform(),
+                              facecolor=BAND_COLOURS[b], alpha=BAND_ALPHA, lw=0, zorder=0)
+                ax.add_patch(r)
+                g.spans.append(r)
+                g.span_labels.append(ax.text(0.995, 0.0, BAND_LABELS[b].lower(), ha="right",
+                                             va="center", fontsize=10, color=BAND_COLOURS[b],
+                                             alpha=0.9, transform=ax.get_yaxis_transform(),
+                                             zorder=1))
+            g.limit_line = ax.axhline(0.0, color=BAND_COLOURS["too_much"], lw=1.6, ls=(0, (6, 3)),
+                                      zorder=1)
+            ax.text(0.005, 0.97, f"{g.hand.upper()} hand: {CLASS_TITLES.get(g.sensor_class, g.sensor_class)}",
+                    transform=ax.transAxes, fontsize=12, fontweight="bold", va="top", ha="left",
+                    color=TEXT_DARK, zorder=3)
+            others = iter(OTHER_STYLES * 4)
+            for j in g.columns:
+                v = s.sensors[j]
+                colour, ls = SITE_STYLES.get(v.site) or next(others)
+                (line,) = ax.plot([], [], color=colour, ls=ls, lw=2.0, label=v.site.replace("_", " "),
+                                  zorder=2)
+                g.lines.append(animated(line))
+            if len(g.columns) > 1:
+                ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.90), fontsize=10, ncol=4,
+                          frameon=True, framealpha=0.8, handlelength=2.2, borderaxespad=0.2)
+
+        # hand pictures and each hand's band, big
+        self.pictures: list[_HandPicture] = []
+        n = max(1, len(hands))
+        x0, x1 = 0.625, 0.995
+        w = (x1 - x0) / n
+        for i, hand in enumerate(hands):
+            p = _HandPicture(hand)
+            left = x0 + i * w
+            pw = min(w, 0.19)
+            ax = fig.add_axes((left + (w - pw) / 2, 0.14, pw, 0.47))
+            p.ax = ax
+            ax.set_xlim(*(HAND_XLIM if hand != "left" else (-HAND_XLIM[1], -HAND_XLIM[0])))
+            ax.set_ylim(*HAND_YLIM)
+            ax.set_aspect("equal")
+            ax.axis("off")
+            mirror = -1.0 if hand == "left" else 1.0
+            self._draw_hand_outline(ax, mirror)
+            loose = 0
+            for j, v in enumerate(s.sensors):
+                if v.hand != hand:
+                    continue
+                if v.site in SITE_POS:
+                    x, y = SITE_POS[v.site]
+                else:       # a site the picture does not know: a row under the hand
+                    x, y = -2.5 + 1.1 * loose, -3.8
+                    loose += 1
+                c = Circle((mirror * x, y), _SENSOR_R, facecolor=BAND_COLOURS["none"],
+                           edgecolor=TEXT_DARK, lw=1.5, zorder=5)
+                ax.add_patch(c)
+                p.markers[j] = animated(c)
+            cx = left + w / 2
+            p.name_text = fig.text(cx, 0.735, f"{hand.upper()} HAND", ha="center", va="center",
+                                   fontsize=14, fontweight="bold", color=TEXT_DARK)
+            p.band_text = animated(fig.text(
+                cx, 0.665, "", ha="center", va="center", fontsize=28 if n > 1 else 34,
+                fontweight="bold", color="white",
+                bbox=dict(boxstyle="round,pad=0.35", facecolor=BAND_COLOURS["none"], lw=0)))
+            self.pictures.append(p)
+
+        # header: region (static), routine stage (animated)
+        self.region_text = fig.text(0.012, 0.955, "", fontsize=26, fontweight="bold", va="center",
+                                    ha="left", color=TEXT_DARK)
+        self.limit_text = fig.text(0.012, 0.885, "", fontsize=17, fontweight="bold", va="center",
+                                   ha="left", color="white",
+                                   bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0))
+        self.note_text = fig.text(0.20, 0.885, "", fontsize=12, va="center", ha="left", color=TEXT_DARK)
+        self.stage_title = animated(fig.text(0.625, 0.965, "", fontsize=15, fontweight="bold",
+                                             va="center", ha="left", color=TEXT_DARK))
+        self.stage_instr = animated(fig.text(0.625, 0.905, "", fontsize=12, va="center", ha="left",
+                                             color=TEXT_DARK, linespacing=1.15))
+        self.stage_next = animated(fig.text(0.625, 0.835, "", fontsize=12, va="center", ha="left",
+                                            color="#444444", style="italic"))
+        self.stage_clock = animated(fig.text(0.993, 0.965, "", fontsize=30, fontweight="bold",
+                                             va="center", ha="right", color=TEXT_DARK,
+                                             family="monospace"))
+
+        # footer: key legend (static), status (animated)
+        self.keys_text = fig.text(0.012, 0.052, "", fontsize=12, va="center", ha="left",
+                                  color=TEXT_DARK, family="monospace", linespacing=1.3)
+        self.status_text = animated(fig.text(0.012, 0.012, "", fontsize=10, va="center", ha="left",
+                                             color="#555555"))
+
+        # overlays (animated): alert banner and older alerts, problems, paused
+        self.alert_banner = animated(fig.text(
+            0.33, 0.80, "", fontsize=19, fontweight="bold", ha="center", va="center", wrap=False,
+            color="white", zorder=10,
+            bbox=dict(boxstyle="round,pad=0.45", facecolor=SEVERITY_COLOURS["danger"], lw=2,
+                      edgecolor=SEVERITY_COLOURS["danger"])))
+        self.alert_older = animated(fig.text(0.625, 0.787, "", fontsize=11, ha="left", va="center",
+                                             color=TEXT_DARK, linespacing=1.2))
+        self.problems_text = animated(fig.text(
+            0.33, 0.145, "", fontsize=16, fontweight="bold", ha="center", va="bottom", color="white",
+            zorder=11, bbox=dict(boxstyle="round,pad=0.5", facecolor="#c62828", edgecolor="#7f0000", lw=2)))
+        self.paused_text = animated(fig.text(
+            0.5, 0.47, "PAUSED\npress space to resume", fontsize=40, fontweight="bold", ha="center",
+            va="center", color="white", zorder=12, linespacing=1.4,
+            bbox=dict(boxstyle="round,pad=0.8", facecolor="#333333", alpha=0.82, lw=0)))
+        self._animated = anim
+        self._always_dirty = {a for g in groups for a in g.lines}
+        self._drawn = {}
+
+    @staticmethod
+    def _draw_hand_outline(ax, mirror: float) -> None:
+        """Palm, four fingers, thumb and knuckles of one hand (static)."""
+        style = dict(facecolor=SKIN, edgecolor=SKIN_EDGE, lw=2.0, zorder=1)
+        px, py, pw, ph = _PALM
+        x = px if mirror > 0 else -(px + pw)
+        ax.add_patch(FancyBboxPatch((x, py), pw, ph, boxstyle="round,pad=0,rounding_size=0.9", **style))
+        for _site, fx, length in _FINGERS:
+            ax.add_patch(FancyBboxPatch((mirror * fx - _FINGER_W / 2, _KNUCKLE_Y - 0.6), _FINGER_W,
+                                        length + 0.6, boxstyle=f"round,pad=0,rounding_size={_FINGER_W / 2}",
+                                        **style))
+        (bx, by), length, ang = _THUMB
+        thumb = FancyBboxPatch((mirror * bx - _FINGER_W / 2 - 0.05, by), _FINGER_W + 0.1, length,
+                               boxstyle=f"round,pad=0,rounding_size={_FINGER_W / 2}", **style)
+        thumb.set_transform(Affine2D().rotate_deg_around(mirror * bx, by, mirror * ang) + ax.transData)
+        ax.add_patch(thumb)
+        # cover the finger roots so the palm reads as one shape
+        ax.add_patch(Rectangle((x + 0.08, _KNUCKLE_Y - 0.75), pw - 0.16, 0.7, facecolor=SKIN, lw=0, zorder=1))
+        for _site, fx, _length in _FINGERS:      # knuckles
+            ax.add_patch(Circle((mirror * fx, _KNUCKLE_Y), 0.3, facecolor="none", edgecolor=SKIN_EDGE,
+                                lw=1.2, zorder=2))
+
+    def _apply_static(self, s: LiveSnapshot) -> None:
+        """Region header, band shading and limit line, key legend: the background's content."""
+        self._static_key = self.static_key(s)
+        self.background = None
+        limit = s.region_limit if s.region_limit in BANDS else None
+        for g in self.groups:
+            edges = np.median(np.array([s.sensors[j].edges_n for j in g.columns], float), axis=0)
+            e = [0.0, *edges]
+            top = float(edges[-1]) * YLIM_HEADROOM
+            g.ax.set_ylim(0.0, top)
+            bounds = [*e, top]
+            for k, (r, lab) in enumerate(zip(g.spans, g.span_labels)):
+                r.set_y(bounds[k])
+                r.set_height(bounds[k + 1] - bounds[k])
+                lab.set_y((bounds[k] + bounds[k + 1]) / 2)
+            if limit is not None and BANDS.index(limit) < len(edges):
+                g.limit_line.set_ydata([edges[BANDS.index(limit)]] * 2)
+                g.limit_line.set_visible(True)
+            else:
+                g.limit_line.set_visible(False)
+        self.region_text.set_text(s.region_name + (f"   ({s.skill})" if s.skill else ""))
+        if limit is not None:
+            self.limit_text.set_text(f"limit: {BAND_LABELS[limit]}")
+            self.limit_text.get_bbox_patch().set_facecolor(BAND_COLOURS[limit])
+            self.limit_text.set_visible(True)
+        else:
+            self.limit_text.set_visible(False)
+        self.note_text.set_text("\n".join(textwrap.wrap(s.region_note, 80)[:2]))
+        regions = [(("> " if rid == s.region else "  ") + f"{k} {name}") for k, rid, name in s.region_keys]
+        lines, line = [], ""
+        for r in regions:
+            if line and len(line) + len(r) + 2 > 150:
+                lines.append(line)
+                line = ""
+            line += ("  " if line else "") + r
+        if line:
+            lines.append(line)
+        ctrl = "    ".join(f"[{_key_name(k)}] {what}" for k, what in _controls(s))
+        self.keys_text.set_text("\n".join([*lines[:2], ctrl]))
+        self.keys_text.set_y(0.035 + 0.017 * len(lines[:2]))
+
+    # --- per frame --------------------------------------------------------------------
+    def update(self, s: LiveSnapshot) -> list:
+        """Update every artist from the snapshot; returns the animated artists to draw."""
+        if self.layout_key(s) != self._layout_key:
+            self._build(s)
+        if self.static_key(s) != self._static_key:
+            self._apply_static(s)
+        # traces: x in seconds before now, so the axes never move
+        x = np.asarray(s.trace_t, float) - s.t_s
+        f = np.asarray(s.trace_force, float)
+        for g in self.groups:
+            for line, j in zip(g.lines, g.columns):
+                if f.ndim == 2 and j < f.shape[1] and len(x) == f.shape[0]:
+                    line.set_data(x, f[:, j])
+                else:
+                    line.set_data([], [])
+        # hand pictures and bands
+        for p in self.pictures:
+            for j, c in p.markers.items():
+                band = s.sensors[j].band
+                c.set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
+                c.set_hatch("xxx" if band == "fault" else None)
+                if band == "fault":
+                    c.set_hatchcolor("white")
+            band = s.hand_band.get(p.hand, "none")
+            p.band_text.set_text(BAND_LABELS.get(band, band.upper()))
+            p.band_text.get_bbox_patch().set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
+            p.band_text.set_color(TEXT_DARK if band == "firm" else "white")
+        # routine
+        st = s.stage
+        if st is not None:
+            self.stage_title.set_text(f"Stage {st.index + 1}/{st.count}: {st.name}")
+            self.stage_instr.set_text("\n".join(textwrap.wrap(st.instruction, 62)[:3]))
+            self.stage_next.set_text(f"Next: {st.next_name}" if st.next_name else "Last stage")
+            self.stage_clock.set_text(_countdown(st.remaining_s))
+            self.stage_clock.set_color(BAND_COLOURS["too_much"] if st.remaining_s <= 5 else TEXT_DARK)
+        else:
+            self.stage_title.set_text("No guided routine")
+            self.stage_instr.set_text("Press a region key (below) for where you are working.")
+            self.stage_next.set_text("")
+            self.stage_clock.set_text("")
+        # alerts
+        shown = visible_alerts(s)
+        if shown:
+            a = shown[0]
+            colour = SEVERITY_COLOURS.get(a.severity, SEVERITY_COLOURS["danger"])
+            on = alert_flash_on(a.age_s)
+            self.alert_banner.set_text("\n".join(textwrap.wrap(a.text, ALERT_WRAP)[:2]))
+            self.alert_banner.set_color("white" if on else colour)
+            self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
+            self.alert_banner.get_bbox_patch().set_edgecolor(colour)
+            self.alert_banner.set_visible(True)
+            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.text}", 88, placeholder="...")
+                     for b in shown[1:ALERTS_LISTED]]
+            self.alert_older.set_text("\n".join(older))
+            self.alert_older.set_visible(bool(older))
+        else:
+            self.alert_banner.set_text("")
+            self.alert_banner.set_visible(False)
+            self.alert_older.set_text("")
+            self.alert_older.set_visible(False)
+        self.problems_text.set_text("\n".join(f"PROBLEM: {p}" for p in s.problems))
+        self.problems_text.set_visible(bool(s.problems))
+        self.paused_text.set_visible(bool(s.paused))
+        self.status_text.set_text(f"{int(s.t_s) // 60}:{int(s.t_s) % 60:02d}   marks {s.marks}   {s.status}")
+        return list(self._animated)
+
+    def frame(self, s: LiveSnapshot) -> list:
+        """Draw one frame with blitting; returns the animated artists (as `update`).
+
+        Only what changed is drawn again: the trace axes every frame, other animated
+        artists when their look changed or when they overlap something redrawn. Each of
+        those areas is restored from the background first, so nothing is drawn twice over
+        itself, and only those areas are copied to the screen.
+        """
+        artists = self.update(s)
+        if self.background is None:
+            self.canvas.draw()          # static artists; draw_event captures and draws the rest
+            return artists
+        renderer = self.canvas.get_renderer()
+        now: dict = {}
+        dirty: list = []
+        todo: set = set()
+        for a in artists:
+            sig = self._signature(a)
+            before = self._drawn.get(a)
+            if a not in self._always_dirty and before is not None and before[0] == sig:
+                now[a] = before             # unchanged: same pixels as last frame
+                continue
+            now[a] = (sig, self._extent(a, renderer))
+            todo.add(a)
+            dirty += [e for e in (before[1] if before else None, now[a][1]) if e is not None]
+        grown = True
+        while grown:                    # whatever overlaps a restored area is drawn again
+            grown = False
+            for a in artists:
+                ext = now[a][1]
+                if a not in todo and ext is not None and any(_overlap(ext, d) for d in dirty):
+                    todo.add(a)
+                    if ext not in dirty:
+                        dirty.append(ext)
+                    grown = True
+        self._drawn = now
+        dirty = list(dict.fromkeys(dirty))
+        area = sum((d[2] - d[0]) * (d[3] - d[1]) for d in dirty)
+        if area > FULL_BLIT_FRACTION * self.fig.bbox.width * self.fig.bbox.height:
+            self.canvas.restore_region(self.background)
+            for a in artists:
+                self.fig.draw_artist(a)
+            self.canvas.blit(self.fig.bbox)
+            self.last_blit = [self.fig.bbox]
+            return artists
+        for d in dirty:
+            self._restore(d)
+        for a in artists:
+            if a in todo:
+                self.fig.draw_artist(a)
+        for d in dirty:
+            self.canvas.blit(Bbox.from_extents(*d))
+        self.last_blit = dirty
+        return artists
+
+    def _restore(self, bbox) -> None:
+        """Restore one area (x0, y0, x1, y1 display pixels, origin bottom left) from the background."""
+        h = self.fig.bbox.height
+        x0, y0, x1, y1 = bbox
+        self.canvas.restore_region(self.background, bbox=(x0, h - y1, x1, h - y0), xy=(0, 0))
+
+    @staticmethod
+    def _signature(a):
+        """What the artist looks like (for artists that are not redrawn every frame)."""
+        if not a.get_visible():
+            return None
+        if isinstance(a, Text):
+            patch = a.get_bbox_patch()
+            return (a.get_text(), a.get_color(), a.get_position(),
+                    None if patch is None else (patch.get_facecolor(), patch.get_edgecolor()))
+        if isinstance(a, Patch):
+            return (a.get_facecolor(), a.get_edgecolor(), a.get_hatch())
+        return id(a)
+
+    def _extent(self, a, renderer):
+        """The pixels the artist covers (whole pixels, with a margin), None if it draws nothing."""
+        if not a.get_visible():
+            return None
+        if isinstance(a, Line2D):
+            return tuple(a.axes.bbox.extents)
+        if isinstance(a, Text):
+            if not a.get_text():
+                return None
+            ext = a.get_window_extent(renderer)
+            patch = a.get_bbox_patch()
+            if patch is not None:
+                a.update_bbox_position_size(renderer)
+                ext = Bbox.union([ext, patch.get_window_extent(renderer)])
+        else:
+            ext = a.get_window_extent(renderer)
+        pad = EXTENT_PAD_PX
+        x0, y0, x1, y1 = ext.extents
+        fb = self.fig.bbox
+        return (max(0.0, np.floor(x0) - pad), max(0.0, np.floor(y0) - pad),
+                min(fb.width, np.ceil(x1) + pad), min(fb.height, np.ceil(y1) + pad))
+
+    def _on_draw(self, event) -> None:
+        if self._saving or (event is not None and event.canvas is not self.canvas):
+            return
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.background_captures += 1
+        renderer = self.canvas.get_renderer()
+        for a in self._animated:
+            self.fig.draw_artist(a)
+        self._drawn = {a: (self._signature(a), self._extent(a, renderer)) for a in self._animated}
+
+    def savefig(self, path, **kw) -> None:
+        """Save the current picture (static and animated artists) to a file."""
+        self._saving = True
+        try:
+            for a in self._animated:
+                a.set_animated(False)
+            self.fig.savefig(path, **kw)
+        finally:
+            for a in self._animated:
+                a.set_animated(True)
+            self._saving = False
+            self.background = None
+
+    def close(self) -> None:
+        self.canvas.mpl_disconnect(self._cid)
+
+
+class MplView:
+    """The interactive window: a timer asks the source for a snapshot and draws it, `fps` times a second.
+
+    Keys pressed in the window go to `source.key()` (matplotlib's own key shortcuts are
+    switched off, so region keys like "s" or "l" do not save or change scales). Closing
+    the window quits the session; the window closes when the source stops running.
+    """
+
+    def __init__(self, source, fps: float = 30):
+        self.source = source
+        self.fps = float(fps)
+        self.live: LiveFigure | None = None
+        self.frames = 0
+        self._fig = None
+        self._timer = None
+        self._errors = 0
+
+    def run(self) -> None:
+        import matplotlib.pyplot as plt
+
+        with plt.rc_context({"toolbar": "None"}):
+            fig = plt.figure(figsize=FIG_SIZE_IN, dpi=FIG_DPI)
+        self._fig = fig
+        manager = fig.canvas.manager
+        if manager is not None:
+            if getattr(manager, "key_press_handler_id", None) is not None:
+                fig.canvas.mpl_disconnect(manager.key_press_handler_id)
+            try:
+                manager.set_window_title("massage-glove live")
+            except Exception:     # some backends have no title
+                pass
+        self.live = LiveFigure(fig, self.source.snapshot())
+        fig.canvas.mpl_connect("key_press_event", self._on_key)
+        fig.canvas.mpl_connect("close_event", self._on_close)
+        self._timer = fig.canvas.new_timer(interval=max(1, int(1000 / self.fps)))
+        self._timer.add_callback(self._tick)
+        self._timer.start()
+        try:
+            plt.show(block=True)
+        finally:
+            self._timer.stop()
+            self.live.close()
+            plt.close(fig)
+
+    def _tick(self) -> None:
+        t0 = time.perf_counter()
+        if not self.source.running:
+            self._timer.stop()
+            import matplotlib.pyplot as plt
+            plt.close(self._fig)
+            return
+        try:
+            self.live.frame(self.source.snapshot())
+            self.frames += 1
+        except Exception:        # a bad frame must not stop the window; say it once
+            self._errors += 1
+            if self._errors == 1:
+                log.exception("live view: drawing a frame failed")
+        # keep the frame rate: the timer waits `interval` after each frame's work
+        spent_ms = (time.perf_counter() - t0) * 1000.0
+        self._timer.interval = max(1, int(1000.0 / self.fps - spent_ms))
+
+    def _on_key(self, event) -> None:
+        k = event.key
+        if k is None:
+            return
+        if k in ("escape", "ctrl+c", "ctrl+q"):
+            k = "q"
+        elif k == "space":
+            k = " "
+        elif len(k) == 1:
+            k = k.lower()
+        else:
+            return
+        self.source.key(k)
+
+    def _on_close(self, event) -> None:
+        if self.source.running:
+            self.source.key("q")
