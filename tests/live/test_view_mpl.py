@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from fakesource import FakeSource, demo_routine
 from massage_glove.live.state import BAND_COLOURS, BAND_LABELS
-from massage_glove.live.view_mpl import FIG_DPI, FIG_SIZE_IN, LiveFigure, MplView
+from massage_glove.live.view_mpl import FIG_DPI, FIG_SIZE_IN, LiveFigure, MplView, decimate_minmax
 
 
 def make(hands=("left", "right"), **kw):
@@ -47,10 +47,17 @@ def test_traces_present_with_the_snapshot_data():
     snap = step(src, live)
     lines = {j: line for g in live.groups for line, j in zip(g.lines, g.columns)}
     assert sorted(lines) == list(range(16))
-    for j, line in lines.items():
-        np.testing.assert_allclose(line.get_xdata(), snap.trace_t - snap.t_s)
-        np.testing.assert_allclose(line.get_ydata(), snap.trace_force[:, j])
     assert len(snap.trace_t) == 2000
+    x_all = snap.trace_t - snap.t_s
+    for j, line in lines.items():
+        # the drawn points are samples of the trace (the lowest and highest per 2 pixels)
+        x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+        assert 300 < len(x) < 2000
+        k = np.searchsorted(x_all, x)
+        np.testing.assert_allclose(x_all[k], x)
+        np.testing.assert_allclose(snap.trace_force[k, j], y)
+        assert y.max() == snap.trace_force[:, j].max() and y.min() == snap.trace_force[:, j].min()
+        assert x[0] == x_all[0] and x[-1] == x_all[-1]
     # one axes per hand and sensor class, each shaded with its own class's edges
     assert [(g.hand, g.sensor_class) for g in live.groups] == [
         ("left", "fsr402"), ("left", "fsr406"), ("right", "fsr402"), ("right", "fsr406")]
@@ -234,3 +241,17 @@ def test_window_keys_go_to_the_source():
         view._on_key(_Event(k))
     assert src.keys == ["n", "n", " ", " ", "m", "q"]
     assert not src.running
+
+
+def test_decimation_keeps_peaks_order_and_gaps():
+    x = np.arange(1000) / 100.0
+    y = np.sin(x * 3.0)
+    y[500] = 50.0                       # a spike must stay exactly as tall
+    y[700:710] = np.nan                 # a gap stays a gap
+    xd, yd = decimate_minmax(x, y, 100)
+    assert len(xd) <= 2 * 100 + 10
+    assert np.all(np.diff(xd) >= 0)
+    assert np.nanmax(yd) == 50.0 and xd[np.nanargmax(yd)] == 5.0
+    assert np.isnan(yd[(xd >= 7.0) & (xd < 7.1)]).any()
+    short = np.arange(50.0)
+    assert decimate_minmax(short, short, 100)[1] is short

@@ -47,8 +47,11 @@ BAND_ALPHA = 0.14                  # shading behind the traces
 ALERT_SHOW_S = 5.0                 # an alert stays on screen this long
 ALERT_BLINK_S = 1.0                # ... and flashes for the first second
 ALERT_BLINK_PERIOD_S = 0.25        # one flash (on + off)
-ALERT_WRAP = 58                    # characters per banner line
+ALERT_WRAP = 62                    # characters per banner line
+ALERT_LINES = 3                    # banner lines at most (the full sentence is in the log)
+PROBLEM_WRAP = 44                  # characters per line of the problems box
 ALERTS_LISTED = 3                  # the newest in the banner, older ones below it
+TRACE_PX_PER_BUCKET = 2            # traces keep the lowest and highest sample per 2 pixels
 FULL_BLIT_FRACTION = 0.6          # above this share of the figure, one full blit instead
 EXTENT_PAD_PX = 3                  # margin around an artist's extent (antialiasing, line width)
 YLIM_HEADROOM = 1.35               # trace axes top = too-much edge x this
@@ -136,6 +139,30 @@ def alert_flash_on(age_s: float) -> bool:
     if age_s >= ALERT_BLINK_S:
         return True
     return (age_s % ALERT_BLINK_PERIOD_S) < ALERT_BLINK_PERIOD_S / 2
+
+
+def decimate_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most about 2 x `buckets` samples of a trace that draw like all of them.
+
+    The samples are cut into `buckets` runs of equal length; of each run the lowest and the
+    highest sample are kept, in time order, so peaks (and a too-much spike) stay exactly as
+    tall. A run containing nan keeps its nan (the trace shows a gap). The result is a subset
+    of the input samples (copies); a trace already short enough is returned as it is.
+    """
+    n = len(y)
+    if n <= 2 * buckets:
+        return x, y
+    k = -(-n // buckets)                     # samples per run
+    m = n // k                               # full runs; the rest is kept whole
+    yy = y[:m * k].reshape(m, k)
+    nan_row = np.isnan(yy).any(axis=1)
+    lo = np.nanargmin(np.where(np.isnan(yy), np.inf, yy), axis=1)
+    hi = np.nanargmax(np.where(np.isnan(yy), -np.inf, yy), axis=1)
+    lo = np.where(nan_row, np.argmax(np.isnan(yy), axis=1), lo)
+    first, second = np.minimum(lo, hi), np.maximum(lo, hi)
+    idx = (np.arange(m) * k)[:, None] + np.column_stack([first, second])
+    idx = np.concatenate([idx.ravel(), np.arange(m * k, n)])
+    return x[idx], y[idx]
 
 
 def _overlap(a, b) -> bool:
@@ -229,7 +256,7 @@ class LiveFigure:
         self.groups = groups
         ratios = [max(1.4, 0.45 * len(g.columns)) for g in groups] or [1.0]
         if groups:
-            gs = fig.add_gridspec(len(groups), 1, left=0.055, right=0.60, top=0.755, bottom=0.15,
+            gs = fig.add_gridspec(len(groups), 1, left=0.055, right=0.60, top=0.715, bottom=0.15,
                                   height_ratios=ratios, hspace=0.28)
         first_ax = None
         for i, g in enumerate(groups):
@@ -332,15 +359,18 @@ class LiveFigure:
                                              color="#555555"))
 
         # overlays (animated): alert banner and older alerts, problems, paused
+        # the banner has its own band above the traces, so steady traces never redraw it
         self.alert_banner = animated(fig.text(
-            0.33, 0.80, "", fontsize=19, fontweight="bold", ha="center", va="center", wrap=False,
+            0.31, 0.79, "", fontsize=17, fontweight="bold", ha="center", va="center", wrap=False,
             color="white", zorder=10,
-            bbox=dict(boxstyle="round,pad=0.45", facecolor=SEVERITY_COLOURS["danger"], lw=2,
+            linespacing=1.15,
+            bbox=dict(boxstyle="round,pad=0.4", facecolor=SEVERITY_COLOURS["danger"], lw=2,
                       edgecolor=SEVERITY_COLOURS["danger"])))
         self.alert_older = animated(fig.text(0.625, 0.787, "", fontsize=11, ha="left", va="center",
                                              color=TEXT_DARK, linespacing=1.2))
+        # problems: bottom right, clear of the traces (so they never force a redraw there)
         self.problems_text = animated(fig.text(
-            0.33, 0.145, "", fontsize=16, fontweight="bold", ha="center", va="bottom", color="white",
+            0.81, 0.025, "", fontsize=15, fontweight="bold", ha="center", va="bottom", color="white",
             zorder=11, bbox=dict(boxstyle="round,pad=0.5", facecolor="#c62828", edgecolor="#7f0000", lw=2)))
         self.paused_text = animated(fig.text(
             0.5, 0.47, "PAUSED\npress space to resume", fontsize=40, fontweight="bold", ha="center",
@@ -424,9 +454,10 @@ class LiveFigure:
         x = np.asarray(s.trace_t, float) - s.t_s
         f = np.asarray(s.trace_force, float)
         for g in self.groups:
+            buckets = max(16, int(g.ax.bbox.width / TRACE_PX_PER_BUCKET))
             for line, j in zip(g.lines, g.columns):
                 if f.ndim == 2 and j < f.shape[1] and len(x) == f.shape[0]:
-                    line.set_data(x, f[:, j])
+                    line.set_data(*decimate_minmax(x, f[:, j], buckets))
                 else:
                     line.set_data([], [])
         # hand pictures and bands
@@ -460,7 +491,8 @@ class LiveFigure:
             a = shown[0]
             colour = SEVERITY_COLOURS.get(a.severity, SEVERITY_COLOURS["danger"])
             on = alert_flash_on(a.age_s)
-            self.alert_banner.set_text("\n".join(textwrap.wrap(a.text, ALERT_WRAP)[:2]))
+            self.alert_banner.set_text("\n".join(textwrap.wrap(
+                textwrap.shorten(a.text, ALERT_WRAP * ALERT_LINES, placeholder=" ..."), ALERT_WRAP)))
             self.alert_banner.set_color("white" if on else colour)
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
@@ -474,7 +506,8 @@ class LiveFigure:
             self.alert_banner.set_visible(False)
             self.alert_older.set_text("")
             self.alert_older.set_visible(False)
-        self.problems_text.set_text("\n".join(f"PROBLEM: {p}" for p in s.problems))
+        self.problems_text.set_text("\n".join(line for p in s.problems
+                                              for line in textwrap.wrap(f"PROBLEM: {p}", PROBLEM_WRAP)))
         self.problems_text.set_visible(bool(s.problems))
         self.paused_text.set_visible(bool(s.paused))
         self.status_text.set_text(f"{int(s.t_s) // 60}:{int(s.t_s) % 60:02d}   marks {s.marks}   {s.status}")
