@@ -165,6 +165,31 @@ def decimate_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndar
     return x[idx], y[idx]
 
 
+def _merge_rects(rects: list, slack: float = 1.25) -> list:
+    """Fewer, larger rectangles covering `rects`: two merge when their bounding box is at most
+    `slack` times their summed area (copying to the screen costs per copy as well as per pixel)."""
+    out = list(rects)
+    merged = True
+    while merged and len(out) > 1:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                u = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                if _area(u) <= slack * (_area(a) + _area(b)):
+                    out[i] = u
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return out
+
+
+def _area(r) -> float:
+    return (r[2] - r[0]) * (r[3] - r[1])
+
+
 def _overlap(a, b) -> bool:
     """Whether two (x0, y0, x1, y1) rectangles share any pixel."""
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
@@ -563,9 +588,10 @@ class LiveFigure:
         for a in artists:
             if a in todo:
                 self.fig.draw_artist(a)
-        for d in dirty:
+        blits = _merge_rects(dirty)
+        for d in blits:
             self.canvas.blit(Bbox.from_extents(*d))
-        self.last_blit = dirty
+        self.last_blit = blits
         return artists
 
     def _restore(self, bbox) -> None:
