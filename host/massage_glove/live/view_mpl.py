@@ -678,6 +678,7 @@ class MplView:
         self._fig = None
         self._timer = None
         self._errors = 0
+        self._due: float | None = None
 
     def run(self) -> None:
         import matplotlib.pyplot as plt
@@ -707,7 +708,6 @@ class MplView:
             plt.close(fig)
 
     def _tick(self) -> None:
-        t0 = time.perf_counter()
         if not self.source.running:
             self._timer.stop()
             import matplotlib.pyplot as plt
@@ -720,9 +720,15 @@ class MplView:
             self._errors += 1
             if self._errors == 1:
                 log.exception("live view: drawing a frame failed")
-        # keep the frame rate: the timer waits `interval` after each frame's work
-        spent_ms = (time.perf_counter() - t0) * 1000.0
-        self._timer.interval = max(1, int(1000.0 / self.fps - spent_ms))
+        # keep the frame rate: the timer waits `interval` after each frame (and the toolkit's
+        # own screen update), so aim each wait at the next frame's due time; when a frame
+        # ran late, the missed frames are dropped rather than caught up
+        period = 1.0 / self.fps
+        now = time.perf_counter()
+        self._due = self._due + period if self._due is not None else now + period
+        if self._due < now:
+            self._due = now + period / 2
+        self._timer.interval = max(1, int((self._due - now) * 1000.0))
 
     def _on_key(self, event) -> None:
         k = event.key

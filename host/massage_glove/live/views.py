@@ -43,7 +43,9 @@ def load_gui_backend() -> tuple[str | None, str]:
             continue
         return name, ""
     plt.switch_backend("Agg")
-    return None, "no GUI backend loads (" + "; ".join(errors[:3]) + ")"
+    if any("headless" in e for e in errors):
+        return None, "the display cannot be reached"
+    return None, "no GUI toolkit loads (" + errors[0][:100] + ")"
 
 
 def choose_view(source, headless: bool, *, stream=None):
