@@ -440,7 +440,7 @@ class GloveLink:
                 self._new_epoch(self._last_t_dev + gap)
                 self._event("boot", self._last_t_dev,
                             f"the glove restarted (firmware {e.text}); its counters start again",
-                            firmware=e.text, reset_cause=e.value)
+                            firmware=e.text, reset_cause=e.value, seconds=gap)
                 if self._streaming:
                     threading.Thread(target=self._resume_after_boot, daemon=True).start()
             return
@@ -488,7 +488,8 @@ class GloveLink:
             # the counter jumped back without a BOOT event (lost with a corrupted frame):
             # the glove restarted; start a new epoch rather than invent a huge gap
             self._new_epoch(self._last_t_dev + host_gap)
-            self._event("boot", self._last_t_dev, "the glove's counters restarted", firmware="")
+            self._event("boot", self._last_t_dev, "the glove's counters restarted", firmware="",
+                        seconds=host_gap)
             seq_u = self._seq_unwrap(f.seq)
         t_u = self._ts_unwrap(f.t_us, host_gap * 1e6 if self._last_data_host else None)
         if self.device_t0_us is None:
