@@ -49,7 +49,9 @@ ALERT_BLINK_S = 1.0                # ... and flashes for the first second
 ALERT_BLINK_PERIOD_S = 0.25        # one flash (on + off)
 ALERT_WRAP = 62                    # characters per banner line
 ALERT_LINES = 3                    # banner lines at most (the full sentence is in the log)
-PROBLEM_WRAP = 44                  # characters per line of the problems box
+OLDER_ALERT_CHARS = 68             # one line each under the routine
+KEYS_LINE_CHARS = 106              # key legend line length (monospace, clear of the problems box)
+PROBLEM_WRAP = 40                  # characters per line of the problems box
 ALERTS_LISTED = 3                  # the newest in the banner, older ones below it
 TRACE_PX_PER_BUCKET = 2            # traces keep the lowest and highest sample per 2 pixels
 FULL_BLIT_FRACTION = 0.6          # above this share of the figure, one full blit instead
@@ -281,7 +283,7 @@ class LiveFigure:
         self.groups = groups
         ratios = [max(1.4, 0.45 * len(g.columns)) for g in groups] or [1.0]
         if groups:
-            gs = fig.add_gridspec(len(groups), 1, left=0.055, right=0.60, top=0.715, bottom=0.15,
+            gs = fig.add_gridspec(len(groups), 1, left=0.055, right=0.60, top=0.715, bottom=0.175,
                                   height_ratios=ratios, hspace=0.28)
         first_ax = None
         for i, g in enumerate(groups):
@@ -378,7 +380,7 @@ class LiveFigure:
                                              family="monospace"))
 
         # footer: key legend (static), status (animated)
-        self.keys_text = fig.text(0.012, 0.052, "", fontsize=12, va="center", ha="left",
+        self.keys_text = fig.text(0.012, 0.03, "", fontsize=11, va="bottom", ha="left",
                                   color=TEXT_DARK, family="monospace", linespacing=1.3)
         self.status_text = animated(fig.text(0.012, 0.012, "", fontsize=10, va="center", ha="left",
                                              color="#555555"))
@@ -395,7 +397,7 @@ class LiveFigure:
                                              color=TEXT_DARK, linespacing=1.2))
         # problems: bottom right, clear of the traces (so they never force a redraw there)
         self.problems_text = animated(fig.text(
-            0.81, 0.025, "", fontsize=15, fontweight="bold", ha="center", va="bottom", color="white",
+            0.83, 0.025, "", fontsize=15, fontweight="bold", ha="center", va="bottom", color="white",
             zorder=11, bbox=dict(boxstyle="round,pad=0.5", facecolor="#c62828", edgecolor="#7f0000", lw=2)))
         self.paused_text = animated(fig.text(
             0.5, 0.47, "PAUSED\npress space to resume", fontsize=40, fontweight="bold", ha="center",
@@ -458,15 +460,14 @@ class LiveFigure:
         regions = [(("> " if rid == s.region else "  ") + f"{k} {name}") for k, rid, name in s.region_keys]
         lines, line = [], ""
         for r in regions:
-            if line and len(line) + len(r) + 2 > 150:
+            if line and len(line) + len(r) + 2 > KEYS_LINE_CHARS:
                 lines.append(line)
                 line = ""
             line += ("  " if line else "") + r
         if line:
             lines.append(line)
         ctrl = "    ".join(f"[{_key_name(k)}] {what}" for k, what in _controls(s))
-        self.keys_text.set_text("\n".join([*lines[:2], ctrl]))
-        self.keys_text.set_y(0.035 + 0.017 * len(lines[:2]))
+        self.keys_text.set_text("\n".join([*lines, ctrl]))
 
     # --- per frame --------------------------------------------------------------------
     def update(self, s: LiveSnapshot) -> list:
@@ -522,7 +523,7 @@ class LiveFigure:
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
             self.alert_banner.set_visible(True)
-            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.text}", 88, placeholder="...")
+            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.text}", OLDER_ALERT_CHARS, placeholder="...")
                      for b in shown[1:ALERTS_LISTED]]
             self.alert_older.set_text("\n".join(older))
             self.alert_older.set_visible(bool(older))
