@@ -199,8 +199,6 @@ def _report(summary: dict, args) -> None:
     for p in summary["problems"]:
         _say(f"  problem: {p}")
     for g in summary["gloves"]:
-        if g["log_error"]:
-            _say(f"  logging of {g['glove_id']} stopped: {g['log_error']}")
         if g["log"]:
             _say(f"  log: {g['log']}")
 

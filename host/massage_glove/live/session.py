@@ -592,6 +592,12 @@ class LiveSession:
                 g.writer.write_event(kind, now, t, **fields)
 
     # --- what the view shows --------------------------------------------------------------
+    def problems(self) -> tuple[str, ...]:
+        """What the trainee must know now: a glove away or silent, a log that stopped."""
+        out = tuple(g.problem for g in self.gloves if g.problem)
+        return out + tuple(f"glove {g.label}: {g.writer.failed}"
+                           for g in self.gloves if g.writer is not None and g.writer.failed)
+
     def snapshot(self) -> LiveSnapshot:
         ps = self.profile_set
         sensors, traces = [], []
@@ -645,9 +651,7 @@ class LiveSession:
         stage = None
         if self.routine is not None and self.routine_start_dev is not None and not self.routine_done:
             stage = self.routine.view(self.routine_t)
-        problems = tuple(g.problem for g in self.gloves if g.problem)
-        problems += tuple(f"logging stopped for glove {g.label}: {g.writer.failed}"
-                          for g in self.gloves if g.writer is not None and g.writer.failed)
+        problems = self.problems()
         status = "  ".join(
             f"{g.label} {g.pipeline.rate_hz:.0f} Hz {'ok' if g.connected else 'DISCONNECTED'}"
             f" lost {g.link.stats.lost_samples}"
@@ -678,7 +682,7 @@ class LiveSession:
             "alert_counts": {},
             "bands": self.summary.as_dict(),
             "marks": self.marks,
-            "problems": [g.problem for g in self.gloves if g.problem],
+            "problems": list(self.problems()),
             "quit": self._quit,
         }
         for a in self.all_alerts:
