@@ -290,7 +290,7 @@ class SessionLogWriter:
             what = "is not a directory" if exists else "does not exist"
             raise LogWriteError(
                 f"cannot create the session log: the directory {d} {what}. Create it "
-                f"(mkdir -p '{d}') or choose another one with MASSAGE_GLOVE_SESSIONS.",
+                f"(mkdir -p '{d}') or choose another one with --log-dir or MASSAGE_GLOVE_SESSIONS.",
                 path=d, errno=_errno.ENOTDIR if exists else _errno.ENOENT)
         try:
             f = opener(self.path)
@@ -302,7 +302,7 @@ class SessionLogWriter:
         except OSError as e:
             if e.errno in (_errno.EACCES, _errno.EPERM, _errno.EROFS):
                 msg = (f"cannot create the session log in {d}: {_reason(e)}. Make the "
-                       f"directory writable for this user, or choose a writable one with "
+                       f"directory writable for this user, or choose a writable one with --log-dir or "
                        f"MASSAGE_GLOVE_SESSIONS.")
             else:
                 msg = f"cannot create the session log {self.path}: {_reason(e)}."
@@ -322,7 +322,7 @@ class SessionLogWriter:
             advice = ("Free some space or choose" if e.errno in (_errno.ENOSPC, _errno.EDQUOT)
                       else "Choose")
             raise LogWriteError(f"cannot start the session log {self.path}: {_reason(e)}. "
-                                f"{advice} another directory with MASSAGE_GLOVE_SESSIONS.",
+                                f"{advice} another directory with --log-dir or MASSAGE_GLOVE_SESSIONS.",
                                 path=self.path, errno=e.errno) from None
         self._fsync_dir(d)
         log.info("session log %s started", self.path)
