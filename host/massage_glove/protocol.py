@@ -161,6 +161,8 @@ def parse_payload(p: bytes) -> Frame:
             info = json.loads(_text(body[2:]))
         except ValueError as e:
             raise DecodeError("layout", f"META is not JSON: {e}") from None
+        except RecursionError:
+            raise DecodeError("layout", "META JSON is nested too deeply") from None
         if not isinstance(info, dict):
             raise DecodeError("layout", "META JSON is not an object")
         return Meta(struct.unpack_from("<H", body)[0], info)

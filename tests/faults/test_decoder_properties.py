@@ -168,3 +168,21 @@ def test_overlong_run_is_rejected_once_per_delimiter():
     assert dec.stats.rejected["long"] == 1
     good = P.encode_data(7, 1234, 0, [1, 2, 3])
     assert [f.seq for f in dec.feed(good)] == [7]
+
+
+meta_bodies = st.one_of(
+    st.binary(max_size=200),
+    st.builds(lambda n, c: (c * n).encode(), st.integers(1, P.MAX_PAYLOAD - 8),
+              st.sampled_from(["[", "{\"a\":", "[{\"b\":"])))
+
+
+@PROPS
+@given(st.integers(0, 0xFFFF), meta_bodies, cut_points)
+def test_meta_frames_with_any_content_never_raise(seq, text, cuts):
+    # a META frame with a good CRC but any content, e.g. JSON nested thousands deep
+    body = struct.pack("<H", seq) + text[:P.MAX_PAYLOAD - 8]
+    wire = P.encode_frame(P.T_META, body) + P.encode_data(1, 2, 0, [3])
+    dec = P.FrameDecoder()
+    got = feed_in_chunks(dec, wire, cuts)
+    assert isinstance(got[-1], P.Data) and got[-1].seq == 1
+    assert all(isinstance(f, P.Meta) and isinstance(f.info, dict) for f in got[:-1])
