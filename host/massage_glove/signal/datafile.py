@@ -30,10 +30,14 @@ def read_json(path: str | Path, *, text: str | None = None) -> "Node":
             raise DataFileError(path, "", "an existing file", "no such file") from None
         except UnicodeDecodeError as e:
             raise DataFileError(path, "", "UTF-8 text", f"undecodable byte at offset {e.start}") from None
+        except OSError as e:        # a directory, no permission, a disk error
+            raise DataFileError(path, "", "a readable file", e.strerror or str(e)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise DataFileError(path, "", f"valid JSON ({e.msg})", None, line=e.lineno, col=e.colno) from None
+    except RecursionError:
+        raise DataFileError(path, "", "valid JSON", "nesting deeper than this reader follows") from None
     return Node(path, "", data)
 
 
