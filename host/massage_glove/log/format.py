@@ -214,7 +214,10 @@ def encode_json(obj: dict) -> bytes:
 
 def decode_json(payload: bytes) -> dict:
     """ValueError unless the payload is a UTF-8 JSON object."""
-    obj = json.loads(payload.decode("utf-8"))
+    try:
+        obj = json.loads(payload.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if not isinstance(obj, dict):
         raise ValueError("not a JSON object")
     return obj
