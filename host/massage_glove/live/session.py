@@ -701,9 +701,11 @@ class LiveSession:
 
 
 def _fault_text(bits: int) -> str:
-    from ..signal.calibration import FAULT_OPEN, FAULT_SATURATED, FAULT_SHORT
+    from ..signal.calibration import FAULT_NOISY, FAULT_OPEN, FAULT_SATURATED, FAULT_SHORT
     if bits & FAULT_SATURATED:
         return "saturated"
+    if bits & FAULT_NOISY:
+        return "noisy"
     if bits & FAULT_OPEN:
         return "open"
     if bits & FAULT_SHORT:

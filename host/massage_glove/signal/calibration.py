@@ -40,11 +40,15 @@ MODELS = ("nominal", "power", "pchip")
 FAULT_SATURATED = 0x01  # counts at/above the reading of the class's f_max_n: force above range
 FAULT_SHORT = 0x02      # counts at/above full scale minus a margin: shorted sensor or wiring
 FAULT_OPEN = 0x04       # counts well below the unloaded (bleed-only) reading: broken wire
-FAULT_BROKEN = FAULT_SHORT | FAULT_OPEN
+FAULT_NOISY = 0x08      # counts jumping from sample to sample: loose connector, cracked trace
+FAULT_BROKEN = FAULT_SHORT | FAULT_OPEN | FAULT_NOISY
 
 # Engineering defaults for fault detection (docs/SIGNAL.md section 2.5).
 OPEN_FRACTION = 0.5        # open circuit below this fraction of the unloaded reading
 SHORT_MARGIN_COUNTS = 16   # short circuit at or above full scale minus this many counts
+NOISE_WINDOW_S = 0.25      # noisy: judged over this much of the latest signal ...
+NOISE_STEP_COUNTS = 100.0  # ... counting reversals: a step this big, then one back as big ...
+NOISE_FRACTION = 0.25      # ... on more than this share of the samples
 
 
 # ------------------------------------------------------------------------------------------
@@ -507,6 +511,51 @@ def load_for_glove(device: DeviceInfo, directory: str | Path) -> Calibration:
         raise DataFileError(path, "glove_id", f"the connected glove's id {device.glove_id!r}",
                             repr(cal.glove_id))
     return cal
+
+
+# ------------------------------------------------------------------------------------------
+# Noisy channels: a streaming check on the raw counts
+# ------------------------------------------------------------------------------------------
+
+class NoiseDetector:
+    """FAULT_NOISY where a channel's counts jump up and down from sample to sample.
+
+    A hand's force changes smoothly at the sample rate: even a fast percussion strike
+    reverses direction once or twice per strike, and ADC noise is a few counts. A loose
+    connector or a cracked trace makes the reading jump by hundreds of counts, one way and
+    back, on most samples. The check: within the last `window_s`, the share of samples that
+    end a reversal (a step of at least `step_counts` followed by one of at least
+    `step_counts` the other way) is above `fraction`. White noise of 400 counts rms reverses
+    on about half the samples; percussion at 12 strikes/s on under a tenth.
+    Streaming: the last window of counts is kept, so feeding a stream in blocks gives the
+    same mask as feeding it whole; the first window is never flagged.
+    """
+
+    def __init__(self, n_channels: int, rate_hz: float, window_s: float = NOISE_WINDOW_S,
+                 step_counts: float = NOISE_STEP_COUNTS, fraction: float = NOISE_FRACTION):
+        self.w = max(3, int(round(window_s * rate_hz)))
+        self.step_counts = float(step_counts)
+        self.limit = fraction * self.w
+        self._hist = np.zeros((0, n_channels))
+
+    def process(self, counts) -> np.ndarray:
+        """(n, n_channels) counts -> (n, n_channels) uint8, FAULT_NOISY or 0."""
+        c = np.asarray(counts, np.float64)
+        n, h, w = c.shape[0], self._hist.shape[0], self.w
+        ext = np.concatenate([self._hist, c], axis=0)
+        self._hist = ext[-(w + 1):]
+        out = np.zeros(c.shape, np.uint8)
+        if ext.shape[0] < w + 2:
+            return out
+        d1 = np.diff(ext, axis=0)                                   # d1[k] ends at ext row k + 1
+        big = np.abs(d1) >= self.step_counts
+        rev = big[1:] & big[:-1] & (np.sign(d1[1:]) != np.sign(d1[:-1]))   # ends at row k + 2
+        cs = np.concatenate([np.zeros((1, c.shape[1])), np.cumsum(rev, axis=0)], axis=0)
+        # reversals in the window ending at ext row r: rev[r - w - 1 .. r - 2]
+        rows = np.arange(max(h, w + 1), h + n)
+        count = cs[rows - 1] - cs[rows - w - 1]
+        out[rows - h] = np.where(count > self.limit, FAULT_NOISY, 0)
+        return out
 
 
 # ------------------------------------------------------------------------------------------

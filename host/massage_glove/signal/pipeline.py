@@ -1,6 +1,6 @@
 """The live signal chain for one glove: sample blocks in, forces, bands and alerts out.
 
-    counts -> faults (calibration)            per sample, from raw counts
+    counts -> faults (calibration)            per sample, from raw counts (noise: last 0.25 s)
            -> force_n (calibration, tare)     NaN where faulted
            -> filtered_n (filters)            faulted samples substituted, then NaN again
            -> band, hand_band (bands)         saturated = too much, broken = UNKNOWN
@@ -20,7 +20,7 @@ import numpy as np
 
 from ..samples import DeviceInfo, SampleBlock
 from .bands import BandClassifier, hand_band
-from .calibration import FAULT_BROKEN, FAULT_SATURATED, Calibration, ForceConverter
+from .calibration import FAULT_BROKEN, FAULT_SATURATED, Calibration, ForceConverter, NoiseDetector
 from .filters import LiveFilter
 from .profiles import Profile, ProfileSet, Settings, default_profile_set
 from .rules import Alert, RuleEngine
@@ -87,6 +87,7 @@ class Pipeline:
                                         short_margin_counts=s.short_margin_counts)
         nch = self.converter.n_channels
         self.n_channels = nch
+        self.noise = NoiseDetector(nch, self.rate_hz)
         self.filter = LiveFilter(nch, self.rate_hz, s.filter_cutoff_hz, s.filter_order,
                                  s.filter_kind, s.spike_median)
         self.region: str | None = None
@@ -142,7 +143,7 @@ class Pipeline:
         if counts.ndim != 2 or counts.shape[1] != self.n_channels:
             raise ValueError(f"block has counts of shape {counts.shape}, expected (n, {self.n_channels})")
         cv = self.converter
-        fault = cv.faults(counts)
+        fault = cv.faults(counts) | self.noise.process(counts)
         g = cv.conductance_s(counts) - self.tare_s
         force = cv.force_n_from_conductance(g)
         bad = fault != 0

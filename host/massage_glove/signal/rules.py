@@ -17,7 +17,7 @@ too_deep_too_fast   hand      firm before warmup_s of light/medium hands-on work
 hold_too_long       sensor    steady pressure (medium or more) held longer than
                               the technique's (or region's) hold time
 sensor_saturated    sensor    saturated for persist_ms
-sensor_broken       sensor    open or shorted for persist_ms
+sensor_broken       sensor    open, shorted or noisy for persist_ms
 =================== ========= ===================================================
 
 Every condition is evaluated per sample; a `Latch` turns it into alerts: an alert fires
@@ -42,7 +42,7 @@ from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from ..portable import fsr
 from ..samples import Channel
 from .bands import BAND_TEXT, FIRM, TOO_MUCH, UNKNOWN, run_lengths, samples_for_ms
-from .calibration import FAULT_BROKEN, FAULT_OPEN, FAULT_SATURATED
+from .calibration import FAULT_BROKEN, FAULT_NOISY, FAULT_OPEN, FAULT_SATURATED
 from .profiles import RULE_IDS, Profile, ProfileSet, Settings, default_profile_set
 
 log = logging.getLogger(__name__)
@@ -464,7 +464,10 @@ class RuleEngine:
                     f"is unknown. Ease off; if it stays there without pressure, check the sensor.")
         else:  # sensor_broken
             units = "s"
-            if flt[i, j] & FAULT_OPEN:
+            if flt[i, j] & FAULT_NOISY:
+                text = (f"The {who} sensor reading jumps about (a loose connector or a damaged "
+                        f"sensor?): pressure there is not being checked.")
+            elif flt[i, j] & FAULT_OPEN:
                 text = (f"The {who} sensor reads nothing (a broken wire or loose connector?): "
                         f"pressure there is not being checked.")
             else:
