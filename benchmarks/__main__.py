@@ -1,0 +1,374 @@
+"""Run every benchmark, print one table (figure, baseline, target, PASS/MISS), write results.md and results.json.
+
+    python -m benchmarks [--quick] [--only alert,host,cpu,firmware,fps,memory,offline]
+                         [--out DIR] [--readme README.md]
+
+Every figure is measured in this run. A benchmark that fails, or whose subject is not
+there yet, gives a row marked "not measured" with the reason; the others still run.
+docs/BENCHMARKS.md says what each figure means and where its target comes from.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from . import common
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+NAMES = ("alert", "host", "cpu", "firmware", "fps", "memory", "offline")
+
+FULL = {"alert": {"seconds_200": 45.0, "seconds_1k": 25.0}, "host": {"max_blocks": 1500},
+        "cpu": {"seconds": 20.0}, "firmware": {"n_frames": 20000, "seconds": 4.0},
+        "fps": {"seconds": 3.0}, "memory": {"minutes": 60.0},
+        "offline": {"hours": 1.0, "unique_minutes": 5.0, "naive_s": 20.0}}
+QUICK = {"alert": {"seconds_200": 12.0, "seconds_1k": 8.0}, "host": {"max_blocks": 100},
+         "cpu": {"seconds": 3.0}, "firmware": {"n_frames": 2000, "seconds": 1.0},
+         "fps": {"seconds": 0.5}, "memory": {"minutes": 3.0},
+         "offline": {"hours": 0.05, "unique_minutes": 0.5, "naive_s": 2.0}}
+
+
+# --- running ------------------------------------------------------------------------------
+def _subprocess_json(module: str, args: list[str], timeout: float) -> dict:
+    """Run `python -m benchmarks.<module> --json ARGS` in a fresh process; its last line is JSON."""
+    r = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--json", *args],
+                       cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"benchmarks.{module} failed:\n{r.stderr[-2000:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def run_all(cfg: dict, only=NAMES, log=print) -> dict:
+    """Results of every benchmark in `only` ({name: dict or {"error": text}})."""
+    out: dict = {}
+    keep = tempfile.TemporaryDirectory(prefix="bench-logs-")
+
+    def step(name, fn):
+        if name not in only:
+            return
+        log(f"[bench] {name} ...")
+        t0 = time.perf_counter()
+        try:
+            out[name] = fn()
+        except Exception as e:            # one failure must not hide the other figures
+            out[name] = {"error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()}
+        out[name]["bench_wall_s"] = time.perf_counter() - t0
+        log(f"[bench] {name}: {out[name]['bench_wall_s']:.1f} s"
+            + (f"  ERROR {out[name]['error']}" if "error" in out[name] else ""))
+
+    def alert():
+        from . import alert_delay
+        c = cfg["alert"]
+        return alert_delay.run(c["seconds_200"], c["seconds_1k"])
+
+    def host():
+        from . import host_cost
+        sizes = {1, 4, 16}
+        a = out.get("alert", {})
+        for k in ("r200", "r1k"):
+            b = a.get(k, {}).get("block_samples", {}).get("p50")
+            if b is not None and math.isfinite(b):
+                sizes.add(max(1, int(round(b))))
+        return host_cost.run(cfg["host"]["max_blocks"], tuple(sorted(sizes)))
+
+    def cpu():
+        return _subprocess_json("cpu_share", ["--seconds", str(cfg["cpu"]["seconds"])],
+                                timeout=120 + cfg["cpu"]["seconds"])
+
+    def firmware():
+        from . import firmware as fw
+        return fw.run(cfg["firmware"]["n_frames"], cfg["firmware"]["seconds"])
+
+    def fps():
+        from . import live_fps
+        return live_fps.run(seconds=cfg["fps"]["seconds"])
+
+    def memory():
+        return _subprocess_json("memory", ["--minutes", str(cfg["memory"]["minutes"]),
+                                           "--log-dir", keep.name], timeout=900)
+
+    def offline():
+        from . import offline as off
+        c = cfg["offline"]
+        log_path = out.get("memory", {}).get("log_path")
+        return off.run(c["hours"], c["unique_minutes"], c["naive_s"], review_log=log_path or "")
+
+    try:
+        for name, fn in (("alert", alert), ("host", host), ("cpu", cpu), ("firmware", firmware),
+                         ("fps", fps), ("memory", memory), ("offline", offline)):
+            step(name, fn)
+    finally:
+        keep.cleanup()
+    return out
+
+
+# --- the table ----------------------------------------------------------------------------
+def _f(x, nd=1) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if abs(x) >= 1000 and nd <= 1:
+        return f"{x:,.0f}"
+    return f"{x:.{nd}f}"
+
+
+def _row(measure, figure, value, baseline, target, ok) -> dict:
+    verdict = "—" if ok is None else ("PASS" if ok else "MISS")
+    return {"measure": measure, "figure": figure, "value": value, "baseline": baseline,
+            "target": target, "verdict": verdict}
+
+
+def _missing(measure, why) -> dict:
+    return {"measure": measure, "figure": "not measured", "value": None,
+            "baseline": str(why).splitlines()[0][:160], "target": "", "verdict": "not measured"}
+
+
+def build_rows(res: dict) -> list[dict]:
+    rows: list[dict] = []
+    a = res.get("alert")
+    if a is not None and "error" not in a:
+        tgt = a["target_p99_ms"]
+        for key, label in (("r200", "200 Hz"), ("r1k", "1 kHz")):
+            r = a[key]
+            ch = f"{r['channels']} ch" + (" (16 ch lost samples)" if key == "r1k" and r["channels"] < 16 else "")
+            for kind, what in (("signal_ms", "device clock"), ("host_ms", "host clock, alert ready")):
+                s = r[kind]
+                ok = (s["p99"] <= tgt) if key == "r200" else None
+                rows.append(_row(f"Alert delay {label}, {ch}, {what}: p50 / p99 (n={s['n']}, missed {r['missed']})",
+                                 f"{_f(s['p50'])} / {_f(s['p99'])} ms", s["p99"],
+                                 f"floor {_f(r['floor_ms'])} ms (period {_f(r['period_ms'])} + frame {_f(r['wire_ms'])})",
+                                 f"p99 <= {tgt:.0f} ms" if key == "r200" else "none stated", ok))
+    elif a is not None:
+        rows.append(_missing("Alert delay", a["error"]))
+
+    h = res.get("host")
+    off = res.get("offline", {})
+    naive_us = None
+    live: dict = {}
+    if off and "error" not in off and "naive" in off:
+        naive_us = 1e6 / (off["naive"]["x_realtime"] * off["rate_hz"])
+    if h is not None and "error" not in h:
+        for key in ("r200", "r1k"):
+            b = (a or {}).get(key, {}).get("block_samples", {}).get("p50") if a and "error" not in a else None
+            live[key] = max(1, int(round(b))) if b is not None and math.isfinite(b) else (1 if key == "r200" else 4)
+        for key, label, rate in (("r200", "200 Hz", 200.0), ("r1k", "1 kHz", 1000.0)):
+            s = next((x for x in h["sizes"] if x["block_samples"] == live[key]), None)
+            if s is None:
+                continue
+            budget = 0.25 * 1e6 / rate
+            rows.append(_row(f"Host cost per 16-ch frame, blocks of {live[key]} (live at {label}): p50 / p99",
+                             f"{_f(s['total']['p50'])} / {_f(s['total']['p99'])} µs", s["total"]["p99"],
+                             (f"naive per-sample loop {_f(naive_us)} µs (no rules)" if naive_us else "n/a"),
+                             f"p99 <= {budget:.0f} µs (25 % of a core)", s["total"]["p99"] <= budget))
+    elif h is not None:
+        rows.append(_missing("Host cost per frame", h["error"]))
+
+    c = res.get("cpu")
+    if c is not None and "error" not in c:
+        chain = None
+        if h is not None and "error" not in h:
+            s1 = next((x for x in h["sizes"] if x["block_samples"] == live.get("r200", 1)), h["sizes"][0])
+            chain = s1["total"]["mean"] * 200 / 1e4
+        rows.append(_row("CPU share of one core, live 16 ch x 200 Hz, no plot (whole process)",
+                         f"{_f(c['process_core_pct'])} %", c["process_core_pct"],
+                         f"chain alone {_f(chain)} %" if chain is not None else "n/a",
+                         f"<= {c['target_core_pct']:.0f} %", c["process_core_pct"] <= c["target_core_pct"]))
+        rows.append(_row("CPU share, simulated glove (MicroPython process)",
+                         f"{_f(c['glove_core_pct'])} %", c["glove_core_pct"],
+                         f"sim relay threads {_f(c['sim_relay_core_pct'])} % (in the row above)", "none stated", None))
+    elif c is not None:
+        rows.append(_missing("CPU share live", c["error"]))
+
+    if off and "error" not in off:
+        tx = off["target_x"]
+        bf = off["brainflow"]
+        bft = (f"BrainFlow lowpass {_f(bf['x_realtime'])}x (filter alone)" if "error" not in bf
+               else "BrainFlow: " + bf["error"])
+        hrs = off["hours"]
+        rows.append(_row(f"Offline: {hrs:g} h of 16 ch x 200 Hz through the chain (1 s blocks)",
+                         f"{_f(off['chain']['x_realtime'])}x real time", off["chain"]["x_realtime"],
+                         f"naive loop {_f(off['naive']['x_realtime'])}x (timed {off['naive']['slice_s']:g} s, extrapolated)",
+                         f">= {tx:.0f}x", off["chain"]["x_realtime"] >= tx))
+        rows.append(_row("Offline: the chain's live filter alone, same data",
+                         f"{_f(off['filter']['x_realtime'])}x real time", off["filter"]["x_realtime"],
+                         bft, "none stated", None))
+        rv = off["review"]
+        if "error" in rv:
+            rows.append(_missing("Offline: review of the hour's log", rv["error"]))
+        else:
+            rows.append(_row(f"Offline: review of a {rv['signal_s'] / 3600:.2g} h log ({rv['function']})",
+                             f"{_f(rv['x_realtime'])}x real time", rv["x_realtime"],
+                             f"chain alone {_f(off['chain']['x_realtime'])}x", f">= {tx:.0f}x",
+                             rv["x_realtime"] >= tx))
+    elif off:
+        rows.append(_missing("Offline throughput", off["error"]))
+
+    v = res.get("fps")
+    if v is not None and "error" not in v:
+        for canvas in ("agg", "tkagg"):
+            r = v.get(canvas)
+            if r:
+                rows.append(_row(f"Live view, 16 ch, {v['window_s']:.0f} s window, blit ({canvas})",
+                                 f"{_f(r['blit_fps'])} fps", r["blit_fps"],
+                                 f"naive full redraw {_f(r['naive_fps'])} fps; same figure redrawn {_f(r['full_fps'])} fps",
+                                 f">= {v['target_fps']:.0f} fps", r["blit_fps"] >= v["target_fps"]))
+        if not v.get("tkagg"):
+            rows.append(_missing("Live view in a real window (TkAgg)",
+                                 v.get("tkagg_error") or "no DISPLAY"))
+    elif v is not None:
+        rows.append(_missing("Live view fps (benchmarks/live_fps.py)", v["error"]))
+
+    f = res.get("firmware")
+    if f is not None and "error" not in f:
+        k = f["cost"]
+        rows.append(_row("Firmware per frame on the unix port: tick + encode (16 ch)",
+                         f"{_f(k['frame_us'])} µs", k["frame_us"],
+                         f"naive text line {_f(k['naive_us'])} µs",
+                         f"<= {f['target_frame_us']:.0f} µs", k["frame_us"] <= f["target_frame_us"]))
+        b, t = f["binary"], f["text"]
+        rows.append(_row(f"Firmware free-running rate, no drops (lost {b['lost_samples']})",
+                         f"{_f(b['samples_per_s'])} samples/s", b["samples_per_s"],
+                         f"naive text {_f(t['samples_per_s'])} samples/s (lost {t['lost_samples']})",
+                         f">= {f['target_rate_hz']:.0f} Hz",
+                         b["samples_per_s"] >= f["target_rate_hz"] and b["lost_samples"] == 0))
+        rows.append(_row("Wire bytes/s at 16 ch x 200 Hz",
+                         f"{_f(b['bytes_per_s_at_200hz'])} B/s ({_f(b['bytes_per_sample'])} B/sample)",
+                         b["bytes_per_s_at_200hz"],
+                         f"naive text {_f(t['bytes_per_s_at_200hz'])} B/s ({_f(t['bytes_per_sample'])} B/sample)",
+                         f"<= {f['target_bytes_per_s']:,.0f} B/s (115200 baud)",
+                         b["bytes_per_s_at_200hz"] <= f["target_bytes_per_s"]))
+    elif f is not None:
+        rows.append(_missing("Firmware", f["error"]))
+
+    m = res.get("memory")
+    if m is not None and "error" not in m:
+        mins = m["signal_s"] / 60
+        rows.append(_row(f"RSS of a {mins:.0f}-min live session (free-running sim, {m['speed_x_realtime']:.0f}x real time): start / end",
+                         f"{m['rss_start_kb'] / 1024:.1f} / {m['rss_end_kb'] / 1024:.1f} MB", m["rss_end_kb"],
+                         f"after {m['warm_up_s'] / 60:.0f} min warm-up {m['rss_warm_kb'] / 1024:.1f} MB; "
+                         f"growth since {m['growth_after_warm_up_kb'] / 1024:+.1f} MB",
+                         f"growth <= {m['target_growth_kb'] / 1024:.0f} MB",
+                         m["growth_after_warm_up_kb"] <= m["target_growth_kb"]))
+        text_h = None
+        if f is not None and "error" not in f:
+            text_h = f["text"]["bytes_per_s_at_200hz"] * 3600
+        rows.append(_row("Log bytes per hour (16 ch x 200 Hz)",
+                         f"{m['log_bytes_per_hour'] / 1e6:.1f} MB/h", m["log_bytes_per_hour"],
+                         (f"naive text stream {text_h / 1e6:.1f} MB/h" if text_h else "n/a"),
+                         f"<= {m['raw_bytes_per_hour'] / 1e6:.1f} MB/h (bare counts)",
+                         m["log_bytes_per_hour"] <= m["raw_bytes_per_hour"]))
+    elif m is not None:
+        rows.append(_missing("Memory of a long session", m["error"]))
+    return rows
+
+
+def table_md(rows: list[dict]) -> str:
+    out = ["| measure | measured | baseline (same run) | target | |", "|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['measure']} | {r['figure']} | {r['baseline']} | {r['target']} | {r['verdict']} |")
+    return "\n".join(out)
+
+
+def machine_md(m: dict) -> str:
+    return (f"Machine: {m.get('cpu')}, {m.get('cores')} cores; Python {m.get('python')}, "
+            f"numpy {m.get('numpy')}, scipy {m.get('scipy')}, matplotlib {m.get('matplotlib')}, "
+            f"brainflow {m.get('brainflow')}; {m.get('micropython')}; {m.get('platform')}; "
+            f"load average at start {' '.join(m.get('loadavg', []))}; {m.get('date')}.")
+
+
+def details_md(res: dict) -> str:
+    lines = []
+    h = res.get("host")
+    if h and "error" not in h:
+        from .host_cost import STAGES
+        lines += ["", "Host cost per frame by stage, µs, p50 / p99:", "",
+                  "| block | " + " | ".join(STAGES) + " |", "|---" * (len(STAGES) + 1) + "|"]
+        for s in h["sizes"]:
+            lines.append(f"| {s['block_samples']} | " + " | ".join(
+                f"{_f(s[k]['p50'])} / {_f(s[k]['p99'])}" for k in STAGES) + " |")
+    a = res.get("alert")
+    if a and "error" not in a:
+        lines += ["", "Alert delay details:", ""]
+        for key in ("r200", "r1k"):
+            r = a[key]
+            lines.append(
+                f"- {r['rate_hz']} Hz, {r['channels']} ch, region {r['region']}: {r['events']} events, "
+                f"{r['matched']} alerted, {r['missed']} missed; steps p50/p99 "
+                f"{_f(r['step_signal_ms']['p50'])}/{_f(r['step_signal_ms']['p99'])} ms, ramps "
+                f"{_f(r['ramp_signal_ms']['p50'])}/{_f(r['ramp_signal_ms']['p99'])} ms (device clock); "
+                f"sample decoded on the host p50/p99 {_f(r['receive_ms']['p50'])}/{_f(r['receive_ms']['p99'])} ms; "
+                f"stated filter delay {_f(r['stated_filter_delay_ms'])} ms; clock offset from a "
+                f"{_f(r['clock_offset_rtt_ms'], 2)} ms ping; samples per read p50 {_f(r['block_samples']['p50'])}, "
+                f"max {_f(r['block_samples']['max'])}; lost {r['lost_samples']}, glove drops {r['device_drops']}.")
+        if a.get("r1k_16ch_lost"):
+            lines.append(f"- 1 kHz with 16 channels lost {a['r1k_16ch_lost']} samples on the simulated glove, so 1 kHz ran with 8.")
+    c = res.get("cpu")
+    if c and "error" not in c:
+        lines += ["", "CPU share by thread (% of one core): " + ", ".join(
+            f"{k} {_f(v)}" for k, v in sorted(c["by_thread_core_pct"].items(), key=lambda x: -x[1]))
+            + f"; the process figure includes the simulated glove's relay threads; /proc tick {c['clock_tick_s']} s."]
+    return "\n".join(lines)
+
+
+def write_readme(path: Path, block: str) -> None:
+    text = path.read_text()
+    start, end = "<!-- BENCH -->", "<!-- /BENCH -->"
+    if start not in text:
+        raise SystemExit(f"{path} has no {start} marker")
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1] if end in rest else rest
+    path.write_text(f"{head}{start}\n{block}\n{end}{tail}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tiny configuration (seconds, for a smoke run)")
+    ap.add_argument("--only", default=",".join(NAMES), help="comma-separated subset of " + ",".join(NAMES))
+    ap.add_argument("--out", default=str(HERE), help="where results.md and results.json go")
+    ap.add_argument("--readme", default=None, help="also put the table into this README (<!-- BENCH --> marker)")
+    a = ap.parse_args(argv)
+    only = tuple(x.strip() for x in a.only.split(",") if x.strip())
+    bad = set(only) - set(NAMES)
+    if bad:
+        ap.error(f"unknown benchmark(s): {', '.join(sorted(bad))}")
+    cfg = QUICK if a.quick else FULL
+    t0 = time.perf_counter()
+    mach = common.machine()
+    log = lambda s: print(s, file=sys.stderr, flush=True)   # noqa: E731
+    res = run_all(cfg, only, log)
+    total = time.perf_counter() - t0
+    rows = build_rows(res)
+    table = table_md(rows)
+    misses = [r["measure"] for r in rows if r["verdict"] == "MISS"]
+    head = (f"Measured by `python -m benchmarks{' --quick' if a.quick else ''}` in {total:.0f} s "
+            f"of wall time. {machine_md(mach)}")
+    print(table)
+    print()
+    print(f"run time {total:.0f} s; {len(misses)} miss(es)" + (": " + "; ".join(misses) if misses else ""))
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    md = ["# Benchmark results", "", head, "", table, "",
+          f"Misses: {len(misses)}" + ("" if not misses else " (" + "; ".join(misses) + ")") + ".",
+          details_md(res), "",
+          "What each figure means, how it is measured and where each target comes from: "
+          "[docs/BENCHMARKS.md](../docs/BENCHMARKS.md).", ""]
+    (out / "results.md").write_text("\n".join(md))
+    for r in res.values():
+        r.pop("trace", None) if isinstance(r, dict) and "error" not in r else None
+    (out / "results.json").write_text(json.dumps(
+        {"machine": mach, "run_time_s": total, "quick": a.quick, "rows": rows, "results": res},
+        indent=1, default=str))
+    if a.readme:
+        write_readme(Path(a.readme), f"{table}\n\n{head}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
