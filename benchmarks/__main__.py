@@ -279,7 +279,7 @@ def table_md(rows: list[dict]) -> str:
 def machine_md(m: dict) -> str:
     return (f"Machine: {m.get('cpu')}, {m.get('cores')} cores; Python {m.get('python')}, "
             f"numpy {m.get('numpy')}, scipy {m.get('scipy')}, matplotlib {m.get('matplotlib')}, "
-            f"brainflow {m.get('brainflow')}; {m.get('micropython')}; {m.get('platform')}; "
+            f"brainflow {m.get('brainflow')}; MicroPython unix port {m.get('micropython')}; {m.get('platform')}; "
             f"load average at start {' '.join(m.get('loadavg', []))}; {m.get('date')}.")
 
 

@@ -47,7 +47,8 @@ NAIVE_S = 20.0
 # An hour's review must be ready while the trainee waits: 10 s (the usual limit for keeping
 # a person's attention on a task) -> 360 x real time. The chain is part of the review.
 TARGET_X = 360.0
-REVIEW_FUNCTIONS = ("review_log", "review_file", "review_path", "review_session", "review")
+REVIEW_MODULES = ("massage_glove.review", "massage_glove.review.report")
+REVIEW_FUNCTIONS = ("review_log", "review_file", "review_path", "review")
 
 
 def make_hour(hours: float, unique_minutes: float, seed: int = 4) -> np.ndarray:
@@ -166,13 +167,18 @@ def naive(counts: np.ndarray, tare_s: np.ndarray, slice_s: float = NAIVE_S) -> d
 def find_review():
     """(callable, name) of the package's log review, or (None, why not)."""
     try:
-        mod = importlib.import_module("massage_glove.review")
+        importlib.import_module("massage_glove.review")
     except ImportError as e:
         return None, f"massage_glove.review is not there ({e})"
-    for name in REVIEW_FUNCTIONS:
-        fn = getattr(mod, name, None)
-        if callable(fn) and not inspect.isclass(fn):
-            return fn, f"massage_glove.review.{name}"
+    for modname in REVIEW_MODULES:
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        for name in REVIEW_FUNCTIONS:
+            fn = getattr(mod, name, None)
+            if callable(fn) and not inspect.isclass(fn):
+                return fn, f"{modname}.{name}"
     return None, "massage_glove.review has none of " + ", ".join(REVIEW_FUNCTIONS)
 
 
