@@ -113,6 +113,7 @@ def cmd_simulate(args) -> int:
 # parser and sets `func` (args -> exit code).
 COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.live.command",
+    "massage_glove.review.command",
 )
 
 
