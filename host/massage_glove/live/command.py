@@ -34,8 +34,9 @@ def add_session_arguments(s, *, practice: bool = False) -> None:
                        help="against the simulated glove (the default, and the only source here)")
     s.add_argument("--trainee", default="trainee", help="whose session this is (names the log)")
     s.add_argument("--region", help="region to start in (keys switch regions while practising)")
-    s.add_argument("--skill", choices=("novice", "trained"), default=None,
-                   help="novice caps every region at medium (default: trained; practice: novice)")
+    s.add_argument("--skill", choices=("novice", "trained"), default="trained",
+                   help="novice caps every region at medium, as the guidance says without "
+                        "professional training (default: trained)")
     s.add_argument("--sensitivity", default="normal",
                    help="the receiver: normal, sensitive, or a factor on every band edge")
     s.add_argument("--routine", default="demo" if practice else None,
@@ -109,9 +110,15 @@ def _profile_set(args):
     return ps
 
 
-def _sim_script(args, routine):
+def _sim_script(args, routine, profile_set):
     from ..sim import scripts
     plan = routine.plan() if routine is not None else None
+    cap = profile_set.skills[args.skill].cap_band
+    if plan is not None:
+        # a simulated trainee who follows the routine keeps within their skill's cap
+        bands = ("light", "medium", "firm", "too_much")
+        plan = [dict(st, band=bands[min(bands.index(st["band"]), cap)]) if st.get("band") else st
+                for st in plan]
     # In free mode the glove's clock races ahead until the host starts the stream, so the
     # simulated trainee waits longer before starting (the wait is signal time, not real time).
     lead_in = 30.0 if args.sim_mode == "free" else 2.0
@@ -126,7 +133,7 @@ def run_session(args, *, practice: bool = False) -> dict:
 
     profile_set = _profile_set(args)
     routine = _routine(args, profile_set)
-    skill = args.skill or ("novice" if practice else "trained")
+    skill = args.skill
     sims, links = [], []
     routine_start = None
     try:
@@ -137,7 +144,7 @@ def run_session(args, *, practice: bool = False) -> dict:
                 links.append(GloveLink.open(url))
         else:
             from ..sim.glove import SimGlove
-            script = _sim_script(args, routine)
+            script = _sim_script(args, routine, profile_set)
             sim = SimGlove(script, mode=args.sim_mode, glove_id="sim-glove")
             sims.append(sim)
             port = sim.start()
