@@ -90,7 +90,7 @@ def test_step_delay_matches_stated(rate, cutoff, kind):
 
 def test_default_live_delay_figure():
     # the figure quoted in docs/SIGNAL.md
-    assert live_delay_ms(200.0) == pytest.approx(19.9, abs=0.2)
+    assert live_delay_ms(200.0) == pytest.approx(13.6, abs=0.2)
     assert _step_delay_ms(200.0, 15.0) == pytest.approx(20.3, abs=0.5)
     assert LiveFilter(16, 200.0).delay_ms() == pytest.approx(live_delay_ms(200.0))
 

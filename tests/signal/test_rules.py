@@ -195,7 +195,8 @@ def test_saturated_sensor():
     rules = [a.rule for a in r.alerts]
     assert rules == ["too_much", "sensor_saturated"]
     tm, sat = r.alerts
-    assert tm.t_s == pytest.approx(0.505) and "beyond what the sensor can measure" in tm.text
+    # saturated is too much at once: the band dwell is one sample (dwell_up_ms 5 at 200 Hz)
+    assert tm.t_s == pytest.approx(0.5) and "beyond what the sensor can measure" in tm.text
     assert sat.t_s == pytest.approx(1.5, abs=0.01)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-DEFAULT_CUTOFF_HZ = 15.0
+DEFAULT_CUTOFF_HZ = 25.0
 DEFAULT_ORDER = 2
 DEFAULT_KIND = "butter"
 KINDS = ("butter", "bessel")

@@ -109,12 +109,12 @@ class RuleTiming:
 @dataclass(frozen=True)
 class Settings:
     """Engineering defaults for the chain (regions.json `settings`; units in the names)."""
-    filter_cutoff_hz: float = 15.0
+    filter_cutoff_hz: float = 25.0
     filter_order: int = 2
     filter_kind: str = "butter"
     spike_median: bool = True
     hysteresis_fraction: float = 0.1
-    dwell_up_ms: float = 10.0
+    dwell_up_ms: float = 5.0
     dwell_down_ms: float = 100.0
     warmup_s: float = 180.0
     contact_gap_s: float = 2.0
