@@ -152,7 +152,8 @@ def measure(rate_hz: int = 200, seconds: float = 45.0, hands=("right", "left"),
         link = GloveLink.open(sim.port, reconnect=False)
         try:
             n_ch = len(link.info.channels)
-            assert [c.name for c in link.info.channels] == [c[1] for c in table]
+            if [c.name for c in link.info.channels] != [c[1] for c in table]:
+                raise RuntimeError("the simulated glove's channels differ from the script's table")
             if rate_hz != int(link.info.rate_hz):
                 link.set_rate(rate_hz)
             offset_s, rtt_s = clock_offset(link)

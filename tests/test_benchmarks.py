@@ -63,7 +63,7 @@ def test_alert_ground_truth_is_the_first_instant_over_the_limit():
     model = ForceModel(script, table, 4095)
     for e in events:
         t = e["t_true_s"]
-        assert e["start_s"] <= t <= e["start_s"] + e["rise_s"] + 0.05
+        assert e["start_s"] - 1e-6 <= t <= e["start_s"] + e["rise_s"] + 0.05     # whole microseconds
         us = round(t * 1e6)
         assert model.truth_us(us)[e["channel"]] >= e["limit_n"]
         if us - alert_delay.TRUTH_STEP_US >= e["start_s"] * 1e6:
