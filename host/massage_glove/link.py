@@ -97,6 +97,7 @@ class GloveLink:
         self.info: DeviceInfo | None = None
         self.decoder = P.FrameDecoder(on_reject=self._on_reject)
         self._lock = threading.Lock()           # samples/events buffers
+        self._arrived = threading.Condition(self._lock)   # notified when rows or events arrive
         self._write_lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}
         self._cmd_seq = 0
@@ -282,10 +283,9 @@ class GloveLink:
         """Samples and events that arrived since the last call (waits up to `timeout` for some)."""
         if self.fatal is not None:
             raise self.fatal
-        end = time.monotonic() + timeout
-        while timeout > 0 and not self._rows_seq and not self._events and time.monotonic() < end:
-            time.sleep(0.002)
         with self._lock:
+            if timeout > 0:
+                self._arrived.wait_for(lambda: self._rows_seq or self._events, timeout)
             seq, tdev, host = self._rows_seq, self._rows_tdev, self._rows_host
             counts, flags = self._rows_counts, self._rows_flags
             self._rows_seq, self._rows_tdev, self._rows_host = [], [], []
@@ -305,6 +305,7 @@ class GloveLink:
         ev = LinkEvent(kind, self.clock(), t_dev, detail, text)
         with self._lock:
             self._events.append(ev)
+            self._arrived.notify_all()
         log.info("%s: %s", kind, text or detail)
 
     def _on_reject(self, reason: str, message: str) -> None:
@@ -521,6 +522,7 @@ class GloveLink:
             self._rows_host.append(now)
             self._rows_counts.append(f.counts)
             self._rows_flags.append(f.flags)
+            self._arrived.notify_all()
 
     # --- closing --------------------------------------------------------------------
     def _close_port(self) -> None:
