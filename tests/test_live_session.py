@@ -10,6 +10,7 @@ import pytest
 
 from massage_glove import cli
 from massage_glove.link import GloveLink
+from massage_glove.live.command import SIM_LEAD_IN_S
 from massage_glove.live.routine import load_routine
 from massage_glove.live.session import KEY_MARK, KEY_PAUSE, LiveSession, SessionOptions
 from massage_glove.log import load
@@ -86,7 +87,8 @@ def test_good_trainee_log_has_every_sample_and_the_stages(demo_runs):
 def test_heavy_trainee_every_pushed_stage_is_alerted(demo_runs):
     s = demo_runs["heavy"]
     routine = load_routine("demo")
-    script = scripts.routine_script(routine.plan(), seed=3, trainee="heavy", lead_in_s=30.0)
+    script = scripts.routine_script(routine.plan(), seed=3, trainee="heavy",
+                                    lead_in_s=SIM_LEAD_IN_S["free"])
     pushed = [seg for seg in script["segments"] if seg.get("band") and seg.get("planned_band")
               and seg["band"] != seg["planned_band"]]
     assert pushed, "the heavy trainee pushes at least one stage"

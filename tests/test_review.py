@@ -16,7 +16,8 @@ from massage_glove.review.report import load_settings, review_log
 from massage_glove.sim import scripts
 
 SEED = 4
-LEAD_IN_S = 30.0          # the simulated trainee's wait in free mode (live/command.py)
+from massage_glove.live.command import SIM_LEAD_IN_S
+LEAD_IN_S = SIM_LEAD_IN_S["free"]
 
 
 def _record(tmp, trainee: str) -> str:
@@ -51,8 +52,9 @@ def test_time_per_region_matches_the_routine(reviews):
     for st in load_routine("demo").stages:
         want[st.region] = want.get(st.region, 0.0) + st.duration_s
     for region, seconds in want.items():
-        assert r["regions"][region]["seconds"] == pytest.approx(seconds, abs=1.0), region
-        assert r["regions"][region]["hands_on_s"] >= 0.95 * seconds
+        got = r["regions"][region]
+        assert got["seconds"] == pytest.approx(seconds, abs=1.0), (region, got, r["link"], r["notes"])
+        assert got["hands_on_s"] >= 0.95 * seconds, (region, got, r["link"])
 
 
 def test_time_in_band_matches_what_the_trainee_did(reviews):

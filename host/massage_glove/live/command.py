@@ -16,6 +16,10 @@ from ..errors import GloveError
 log = logging.getLogger(__name__)
 
 SIM_TRAINEES = ("good", "heavy", "rushed", "novice")
+# How long the simulated trainee waits, hands off, before starting the routine (signal
+# seconds). A free-running glove's clock races ahead until the host starts the stream
+# (several seconds of signal, more on a loaded machine), so it waits longer there.
+SIM_LEAD_IN_S = {"realtime": 2.0, "free": 120.0}
 
 
 def _say(msg: str) -> None:
@@ -119,9 +123,7 @@ def _sim_script(args, routine, profile_set):
         bands = ("light", "medium", "firm", "too_much")
         plan = [dict(st, band=bands[min(bands.index(st["band"]), cap)]) if st.get("band") else st
                 for st in plan]
-    # In free mode the glove's clock races ahead until the host starts the stream, so the
-    # simulated trainee waits longer before starting (the wait is signal time, not real time).
-    lead_in = 30.0 if args.sim_mode == "free" else 2.0
+    lead_in = SIM_LEAD_IN_S[args.sim_mode]
     return scripts.routine_script(plan, seed=args.sim_seed, trainee=args.sim_trainee,
                                   lead_in_s=lead_in, faults=_parse_faults(args.sim_fault))
 
@@ -156,6 +158,9 @@ def run_session(args, *, practice: bool = False) -> dict:
             def routine_start(link, lead_in=lead_in, offset=sim.offset_us):
                 # the simulated trainee starts the routine lead_in seconds after boot
                 t0_model_s = ((link.device_t0_us - offset) % (1 << 30)) * 1e-6
+                if t0_model_s > lead_in - 1.0:
+                    log.warning("the simulated trainee started %.1f s before the stream did: "
+                                "the first stage is cut short", t0_model_s - lead_in)
                 return lead_in - t0_model_s
 
         hands = [h for link in links for h in link.info.hands]

@@ -649,7 +649,7 @@ class LiveSession:
                            for a in self.alerts if now - a.t_s <= ALERT_SHOW_S)
             paused, marks = self.paused, self.marks
         stage = None
-        if self.routine is not None and self.routine_start_dev is not None and not self.routine_done:
+        if self.routine is not None and self.stage_index is not None and not self.routine_done:
             stage = self.routine.view(self.routine_t)
         problems = self.problems()
         status = "  ".join(
