@@ -114,6 +114,7 @@ def cmd_simulate(args) -> int:
 COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.live.command",
     "massage_glove.review.command",
+    "massage_glove.calibrate",
 )
 
 

@@ -220,6 +220,16 @@ def held_forces_script(levels: list, channels: list, hold_s: float = 4.0, gap_s:
             "creep": {"fraction": float(creep_fraction), "tau_s": 8.0}, "faults": []}
 
 
+def calibration_script(sensors: list, loads_n: list, hold_s: float = 4.0, gap_s: float = 2.0,
+                       seed: int = 0, noise_counts: float = 2.0, creep_fraction: float = 0.04) -> dict:
+    """Known loads placed on one sensor at a time, each for hold_s, lifted for gap_s: the
+    calibration procedure (calibration/README.md) as the simulated glove plays it, through
+    the same FSR physics, with sensor noise and creep on."""
+    levels = [{s: float(w)} for s in sensors for w in loads_n]
+    return held_forces_script(levels, list(sensors), hold_s=hold_s, gap_s=gap_s, ramp_s=0.1,
+                              seed=seed, noise_counts=noise_counts, creep_fraction=creep_fraction)
+
+
 def sample_times_us(rate_hz: float, n_samples: int, t0_us: int = 0) -> np.ndarray:
     """Sample k at t0_us + round(k * 1e6 / rate_hz) microseconds (int64)."""
     k = np.arange(int(n_samples), dtype=np.int64)
