@@ -127,7 +127,11 @@ def run_calibration(link, sensors: list[str], loads_n: list[float], hold_s: floa
             say(f"{s}: place {grams:.0f} g ({w:.2f} N) on it now and leave it for {hold_s:.0f} s"
                 + ("" if auto else ", then press Enter"))
             if not auto:
-                ask("")
+                try:
+                    ask("")
+                except EOFError:
+                    raise CalibrationError("no keyboard to press Enter on (input is closed): "
+                                           "run it in a terminal, or add --auto") from None
             stream.run(reader, col, "lift", timeout_s)
             say(f"{s}: {reader.reading:.1f} counts under {w:.2f} N. Lift it off.")
             stream.run(reader, col, "done", timeout_s)
@@ -137,9 +141,13 @@ def run_calibration(link, sensors: list[str], loads_n: list[float], hold_s: floa
 
 def cmd_calibrate(args) -> int:
     from .link import GloveLink
-    grams = [float(x) for x in args.weights_g.split(",") if x.strip()]
-    if len(grams) < 3 or any(g <= 0 for g in grams):
-        raise GloveError("--weights-g needs at least three positive weights in grams, e.g. 100,200,500,1000")
+    try:
+        grams = [float(x) for x in args.weights_g.split(",") if x.strip()]
+    except ValueError:
+        grams = []
+    if len(grams) < 3 or any(not g > 0 for g in grams) or len(set(grams)) != len(grams):
+        raise GloveError(f"--weights-g {args.weights_g!r}: give at least three different "
+                         f"positive weights in grams, separated by commas, e.g. 100,200,500,1000")
     loads = sorted(g / 1000.0 * G for g in grams)
     link = GloveLink.open(args.port)
     try:
@@ -183,8 +191,12 @@ def cmd_learn(args) -> int:
     slog = load(args.log)
     S = Session(slog)
     regions = [r if r is not None else "" for r in S.region.tolist()]
-    prof = learn_profile(S.force, regions, S.device.channels, S.ps, rate_hz=S.rate,
-                         name=args.name or Path(args.log).stem, source=str(args.log))
+    try:
+        prof = learn_profile(S.force, regions, S.device.channels, S.ps, rate_hz=S.rate,
+                             name=args.name or Path(args.log).stem, source=str(args.log))
+    except ValueError as e:          # a region in the log that the regions data does not know
+        raise GloveError(f"{args.log}: {e}; the regions data knows "
+                         f"{', '.join(sorted(S.ps.regions))}") from None
     if not prof.regions:
         raise GloveError(f"{args.log}: no region was worked long enough to learn from "
                          f"(the demonstration needs region changes and contact in each region)")
