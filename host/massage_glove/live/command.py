@@ -178,6 +178,7 @@ def run_session(args, *, practice: bool = False) -> dict:
             _say("no --region and no --routine: press a region key to choose where you work")
         session = LiveSession(links, opts).start()
         for g in session.gloves:
+            _say(_calibration_line(g, opts.calibration_dir or args.calibration_dir))
             if g.writer is not None:
                 _say(f"logging to {g.writer.path}")
         try:
@@ -200,6 +201,18 @@ def run_session(args, *, practice: bool = False) -> dict:
             link.close()
         for sim in sims:
             sim.close()
+
+
+def _calibration_line(g, directory) -> str:
+    """Which calibration a glove's forces come from: a file picked up from
+    --calibration-dir (./calibration by default) is always named."""
+    from ..signal.calibration import calibration_path
+    from .session import calibration_file
+    path = calibration_file(g.calibration)
+    if path:
+        return f"glove {g.label}: forces from the calibration file {path}"
+    return (f"glove {g.label}: no calibration file {calibration_path(g.info.glove_id, directory)}: "
+            f"forces from nominal FSR curves (may be off by 30 % or more)")
 
 
 def _report(summary: dict, args) -> None:

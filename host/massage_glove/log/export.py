@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import LogWriteError
+from ..privatefile import replace_private
 from ..samples import SampleBlock
 from .reader import LogEvent, LogReader, SessionLog
 
@@ -70,12 +71,12 @@ def export_csv(log: SessionLog | str | os.PathLike, out_path: str | os.PathLike)
         names = reader.channel_names
         blocks = reader.iter_blocks()
     try:
-        with open(out, "w", newline="", encoding="utf-8") as f:
+        with replace_private(out, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(sample_columns(names))
             _write_samples(w, blocks)
         events = log.events if reader is None else reader.events
-        with open(ev_out, "w", newline="", encoding="utf-8") as f:
+        with replace_private(ev_out, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(EVENT_COLUMNS)
             w.writerows(_event_row(ev) for ev in events)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GloveError
+from ..privatefile import write_private
 
 
 def register(sub) -> None:
@@ -43,7 +44,7 @@ def _review(path: str, html_out: str | None, against: str | None = None) -> dict
         from .html import render_html
         out = Path(html_out)
         try:
-            out.write_text(render_html(S, rev, cmp), encoding="utf-8")
+            write_private(out, render_html(S, rev, cmp))
         except OSError as e:
             raise GloveError(f"cannot write the report {out}: {e.strerror or e}") from None
         rev["html"] = str(out)
@@ -121,7 +122,7 @@ def cmd_progress(args) -> int:
             print(f"{str(r['start_time'])[:25]:25s} {r['minutes']:5.1f} {r['score']:6.1f} {r['alerts']:6d} "
                   + " ".join(f"{(r['parts'][p] if r['parts'][p] is not None else float('nan')):8.1f}" for p in parts))
     if args.html:
-        Path(args.html).write_text(progress_html(rows), encoding="utf-8")
+        write_private(args.html, progress_html(rows))
         print(f"report: {args.html}", file=sys.stderr)
     return 0
 

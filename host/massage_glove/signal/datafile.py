@@ -51,6 +51,17 @@ def read_json(path: str | Path, *, text: str | None = None, max_bytes: int | Non
 
 def _read_bounded(path: str, max_bytes: int) -> str:
     """The text of a regular file of at most max_bytes (DataFileError otherwise)."""
+    data = read_bounded_bytes(path, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, "", "UTF-8 text", f"undecodable byte at offset {e.start}") from None
+
+
+def read_bounded_bytes(path: str | Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most max_bytes, never reading past the bound
+    (DataFileError naming the file otherwise)."""
+    path = str(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -80,10 +91,7 @@ def _read_bounded(path: str, max_bytes: int) -> str:
         os.close(fd)
     if len(data) > max_bytes:
         raise DataFileError(path, "", f"a file of at most {max_bytes} bytes", "more (it grew while read)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataFileError(path, "", "UTF-8 text", f"undecodable byte at offset {e.start}") from None
+    return data
 
 
 def _kind(v: Any) -> str:
