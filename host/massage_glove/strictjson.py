@@ -27,9 +27,20 @@ class StrictJSONError(ValueError):
     field: the key concerned (duplicate keys), or "" when it is not known.
     """
 
-    def __init__(self, message: str, field: str = ""):
+    def __init__(self, message: str, field: str = "", token: str = ""):
         super().__init__(message)
         self.field = field
+        self.token = token          # the offending text (huge integers), to locate it
+
+    def position(self, text: str) -> tuple[int, int] | None:
+        """(line, column), 1-based, of the offending token in `text`, when known."""
+        if not self.token:
+            return None
+        i = text.find(self.token)
+        if i < 0:
+            return None
+        line = text.count("\n", 0, i) + 1
+        return line, i - (text.rfind("\n", 0, i) + 1) + 1
 
 
 def _pairs(pairs: list) -> dict:
@@ -44,7 +55,8 @@ def _pairs(pairs: list) -> dict:
 def _int(text: str) -> int:
     digits = len(text.lstrip("-"))
     if digits > MAX_INT_DIGITS:
-        raise StrictJSONError(f"an integer of {digits} digits (at most {MAX_INT_DIGITS} are accepted)")
+        raise StrictJSONError(f"an integer of {digits} digits (at most {MAX_INT_DIGITS} are accepted)",
+                              token=text)
     return int(text)
 
 

@@ -123,7 +123,8 @@ def check_header(root: Node, max_chunk_rows: int) -> None:
 
 
 # Event fields the product reads, by name, whatever the kind (LOG_FORMAT.md section 4).
-_EVENT_TEXT = ("text", "region", "stage", "technique", "source", "rule", "units")
+_EVENT_LABELS = ("region", "stage", "technique", "source", "units")     # a string, or null
+_EVENT_TEXT = ("text", "rule")                                           # a string when present
 _EVENT_NUMBERS = ("value", "limit", "seconds", "missing", "first_seq", "last_seq",
                   "dropped_samples", "rate_hz")
 
@@ -136,15 +137,23 @@ def check_event(root: Node) -> None:
         raise root["kind"].error("a string of 1..64 characters", f"{len(kind)} characters")
     root["t_host_s"].number()
     _opt(root.get("t_device_s"), lambda n: n.number())
-    for key in _EVENT_TEXT:
+    fields = root.obj()
+    for key in _EVENT_LABELS:
         _opt(root.get(key), lambda n: _text(n, max_chars=10_000))
+    for key in _EVENT_TEXT:
+        if key in fields:
+            _text(root[key], max_chars=10_000)
     for key in _EVENT_NUMBERS:
         _opt(root.get(key), lambda n: n.number())
-    _opt(root.get("severity"), lambda n: n.str(choices=SEVERITIES))
+    if "severity" in fields:
+        root["severity"].str(choices=SEVERITIES)
     if kind == "alert":                 # a LIMIT event's channel is an index; an alert's a name
+        _text(root["rule"], nonempty=True)
         _opt(root.get("channel"), lambda n: _text(n, max_chars=10_000))
-    _opt(root.get("ok"), lambda n: n.bool())
-    _opt(root.get("offsets_s"), lambda n: n.numbers(max=1e6, min=-1e6))
+    if "ok" in fields:
+        root["ok"].bool()
+    if "offsets_s" in fields:
+        root["offsets_s"].numbers(max=1e6, min=-1e6)
 
 
 def check_end(root: Node) -> None:

@@ -43,7 +43,9 @@ def read_json(path: str | Path, *, text: str | None = None, max_bytes: int | Non
     except json.JSONDecodeError as e:
         raise DataFileError(path, "", f"valid JSON ({e.msg})", None, line=e.lineno, col=e.colno) from None
     except strictjson.StrictJSONError as e:
-        raise DataFileError(path, e.field, "JSON this software accepts", str(e)) from None
+        pos = e.position(text) or (None, None)
+        raise DataFileError(path, e.field, "JSON this software accepts", str(e),
+                            line=pos[0], col=pos[1]) from None
     except RecursionError:
         raise DataFileError(path, "", "valid JSON", "nesting deeper than this reader follows") from None
     return Node(path, "", data)
