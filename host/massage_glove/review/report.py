@@ -223,6 +223,8 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
                  "duration_s": round(S.duration_s, 2), "rate_hz": rate, "skill": S.skill,
                  "sensitivity": S.sensitivity, "routine": S.routine.key if S.routine else None,
                  "hands": S.hands, "notes": S.notes, "complete": S.log.complete}
+    out["channels"] = [{"name": c.name, "hand": c.hand, "site": c.site, "class": c.sensor_class}
+                       for c in S.device.channels]
 
     # --- per region ----------------------------------------------------------------
     regions = {}
