@@ -113,6 +113,21 @@ class Names:
             return "-"
         return _plain(name)
 
+    def site(self, name) -> str:
+        """A channel's place on the hand ("thumb"); "whole hand" for a whole-hand alert."""
+        if name in self.channels:
+            _, site, _ = self.channels[name]
+            return SITE_TEXT.get(site, _plain(site))
+        if str(name).endswith(" hand"):
+            return "whole hand"
+        return "-" if name is None else _plain(name)
+
+    def sensor_classes_of(self, name) -> set | None:
+        """The sensor class of a channel; None (every class) for a whole-hand or unknown one."""
+        if name in self.channels:
+            return {self.channels[name][2]}
+        return None
+
     def sensor_hand(self, name) -> str | None:
         """The hand a channel or a "<hand> hand" alert belongs to."""
         if name in self.channels:
@@ -259,6 +274,18 @@ def label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
     change = np.flatnonzero(lab[1:] != lab[:-1]) + 1
     b = [0, *change.tolist(), n]
     return list(zip(b[:-1], b[1:]))
+
+
+def work_span(S, margin_s: float = 3.0) -> tuple[float, float]:
+    """The part of the session worth drawing: from a little before the first region set or
+    the first contact to the end (a lead-in with nothing on the glove is left out)."""
+    if not S.n:
+        return 0.0, 1.0
+    busy = np.array([r is not None for r in S.region]) | S.hand_contact.any(axis=1)
+    t_end = float(S.t[-1])
+    if not busy.any():
+        return float(S.t[0]), t_end
+    return max(float(S.t[0]), float(S.t[int(np.argmax(busy))]) - margin_s), t_end
 
 
 def top_band(S) -> np.ndarray:

@@ -86,7 +86,7 @@ def timeline_figure(S, names: D.Names, episodes, marks):
     fig, axes = plt.subplots(len(classes), 1, figsize=(12, 2.9 * len(classes) + 0.6),
                              sharex=True, squeeze=False)
     runs = [(a, b) for a, b in D.label_runs(S.region)]
-    t_end = float(S.t[-1]) if S.n else 1.0
+    t_start, t_end = D.work_span(S)
     for k, cls in enumerate(classes):
         ax = axes[k, 0]
         cols = np.array([c.sensor_class == cls for c in S.device.channels])
@@ -99,7 +99,7 @@ def timeline_figure(S, names: D.Names, episodes, marks):
                 continue
             e = P.edges_n[cols].min(axis=0)
             lim = float(P.limit_n[cols].min())
-            top = max(top, float(e[-1]) * 1.25, lim * 1.25)
+            top = max(top, float(e[-1]) * 1.35, lim * 1.35)
             lo = 0.0
             for j, band in enumerate(BANDS):
                 hi = float(e[j]) if j < len(e) else float(e[-1]) * 10
@@ -114,37 +114,46 @@ def timeline_figure(S, names: D.Names, episodes, marks):
             f = np.nanmax(np.where(np.isnan(f), -np.inf, f), axis=1)
             f = np.where(np.isfinite(f), f, np.nan)
             t, fe = _envelope(S.t, f)
-            top = max(top, float(np.nanmax(fe)) * 1.1 if np.isfinite(fe).any() else 0.0)
+            top = max(top, float(np.nanmax(fe)) * 1.25 if np.isfinite(fe).any() else 0.0)
             colour, ls = HAND_STYLE[h % len(HAND_STYLE)]
             ax.plot(t, fe, color=colour, ls=ls, lw=0.8, label=_text(names.hand(hand)))
+        # alert episodes: a strip along the top of the panel per severity (danger on top),
+        # so the bands and the force stay readable underneath
         for ep in episodes:
-            ax.axvspan(ep.t0_s, max(ep.t1_s, ep.t0_s + 0.4), color=SEV_COLOUR[D.severity_class(ep.severity)],
-                       alpha=0.28, lw=0)
+            cl = [names.sensor_classes_of(x) for x in ep.sensors]
+            if all(c is not None for c in cl) and cls not in set().union(*cl):
+                continue            # an episode of the other class's sensors only
+            sc = D.severity_class(ep.severity)
+            y0 = {"danger": 0.94, "warning": 0.88, "info": 0.82}[sc]
+            ax.axvspan(ep.t0_s, max(ep.t1_s, ep.t0_s + 0.5), ymin=y0, ymax=y0 + 0.055,
+                       color=SEV_COLOUR[sc], alpha=0.9, lw=0)
         ax.set_ylim(0, top)
         for m in marks:
             fm = max(m["force_n"].values()) if m["force_n"] else 0.0
-            ax.plot([m["t_s"]], [top * 0.97], marker="v", color="#000", ms=7, clip_on=False)
+            ax.axvline(m["t_s"], color="#000", lw=0.8, ls=":")
+            ax.plot([m["t_s"]], [top * 0.78], marker="v", color="#000", ms=7)
             if k == 0:
                 label = (m["tag"] or m["text"] or "mark")
-                ax.annotate(_text(f"{label}\n{fm:.0f} N, {m['region_name']}"), (m["t_s"], top * 0.97),
-                            xytext=(3, -4), textcoords="offset points", fontsize=7, va="top")
-        ax.set_ylabel(_text(names.sensor_class(cls).replace(" (", "\n(")) + "\nN", fontsize=8)
+                ax.annotate(_text(f"{label}: {fm:.0f} N\n{m['region_name']}"), (m["t_s"], top * 0.78),
+                            xytext=(4, -2), textcoords="offset points", fontsize=7, va="top",
+                            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#999", "alpha": 0.9})
+        ax.set_ylabel(_text(names.sensor_class(cls).replace(" (", "\n(")) + ", N", fontsize=8)
         ax.grid(alpha=0.25)
-        ax.set_xlim(0, t_end)
+        ax.set_xlim(t_start, t_end)
     ax0 = axes[0, 0]
     for a, b in runs:
         if S.region[a] is None:
             continue
         for k in range(len(classes)):
             axes[k, 0].axvline(S.t[a], color="#666", lw=0.6)
-        ax0.text((S.t[a] + S.t[b - 1]) / 2, 1.02, _text(names.region(S.region[a])),
-                 transform=ax0.get_xaxis_transform(), ha="left", va="bottom", fontsize=7, rotation=25)
+        ax0.text(S.t[a], 1.02, _text(names.region(S.region[a])),
+                 transform=ax0.get_xaxis_transform(), ha="left", va="bottom", fontsize=7, rotation=30)
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
     handles, _ = ax0.get_legend_handles_labels()
     handles += [Line2D([], [], color=BAND_COLOURS["too_much"], ls="--", label="the region's limit")]
     handles += [Patch(color=BAND_COLOURS[b], alpha=0.3, label=_text(names.band(b))) for b in BANDS]
-    handles += [Patch(color=SEV_COLOUR[s], alpha=0.4, label=_text(names.severity(s) + " episode"))
+    handles += [Patch(color=SEV_COLOUR[s], alpha=0.9, label=_text(names.severity(s) + " episode (top strip)"))
                 for s in ("danger", "warning") if any(D.severity_class(e.severity) == s for e in episodes)]
     if marks:
         handles.append(Line2D([], [], marker="v", color="#000", ls="", label="mark"))
@@ -198,7 +207,7 @@ def stroke_peaks_figure(S, names: D.Names, groups: list[dict]):
     ax.set_ylabel("stroke peak, N\n(hand total)")
     ax.grid(alpha=0.3)
     if S.n:
-        ax.set_xlim(0, float(S.t[-1]))
+        ax.set_xlim(*D.work_span(S))
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
     return fig
@@ -289,7 +298,8 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
                         "by_band": [d["pct_by_band"].get(b, 0.0) for b in BANDS],
                         "alerts": len(d.get("alerts") or [])})
     segments = []
-    for s in r["strokes"]["segments"]:
+    hand_i = {h: i for i, h in enumerate(S.hands)}
+    for s in sorted(r["strokes"]["segments"], key=lambda s: (s["t0_s"], hand_i.get(s["hand"], 0))):
         flags = [f for f, on in (("rushing", s.get("rushing")), ("inconsistent pressure", s.get("inconsistent_pressure")),
                                  ("irregular rhythm", s.get("irregular_rhythm"))) if on]
         segments.append({"hand": names.hand(s["hand"]), "stage": names.stage(s.get("stage")),
@@ -303,10 +313,10 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
              for x in r.get("holds") or []]
     eps = [{"t0_s": e.t0_s, "t1_s": e.t1_s, "severity": names.severity(e.severity), "sevclass": D.severity_class(e.severity),
             "rule": names.rule(e.rule), "hand": names.hand(e.hand) if e.hand else "-",
-            "sensors": ", ".join(names.sensor(x) for x in e.sensors),
+            "sensors": ", ".join(names.site(x) if e.hand else names.sensor(x) for x in e.sensors),
             "regions": ", ".join(names.region(x) for x in e.regions), "count": e.count,
-            "peak": (f"{e.peak_value:.1f} {e.units}".strip() + (f" (limit {e.limit:.1f})" if e.limit is not None else ""))
-            if e.peak_value is not None else "-", "text": e.text} for e in episodes]
+            "peak": (f"{e.peak_value:.1f} N" + (f" (limit {e.limit:.1f} N)" if e.limit is not None else ""))
+            if e.peak_value is not None and e.units == "N" else "-", "text": e.text} for e in episodes]
     marks = [{"t_s": m["t_s"], "tag": m["tag"] or "-", "text": m["text"], "region": m["region_name"],
               "force": ", ".join(f"{names.hand(h).lower()} {v:.1f} N" for h, v in m["force_n"].items())} for m in mk]
     cmp_rows = None
