@@ -288,11 +288,29 @@ def work_span(S, margin_s: float = 3.0) -> tuple[float, float]:
     return max(float(S.t[0]), float(S.t[int(np.argmax(busy))]) - margin_s), t_end
 
 
+def saturated_hands(S) -> np.ndarray:
+    """(n, hands) bool: a sensor of the hand is saturated (above range) at that sample."""
+    from ..signal.calibration import FAULT_SATURATED
+    sat = (S.fault & FAULT_SATURATED) != 0
+    return np.stack([sat[:, S.hand_of == h].any(axis=1) for h in range(len(S.hands))], 1) \
+        if S.n else np.zeros((0, len(S.hands)), bool)
+
+
+def hand_bands(S) -> tuple[np.ndarray, np.ndarray]:
+    """Each hand's band and contact per sample (n, hands), a saturated sensor counting as
+    contact in too much: over range is never fine (DOMAIN.md 2)."""
+    sat = saturated_hands(S)
+    contact = S.hand_contact | sat
+    band = np.where(sat, len(BANDS) - 1, np.where(S.hand_contact, S.hand_band, -1)).astype(np.int8)
+    return band, contact
+
+
 def top_band(S) -> np.ndarray:
     """Per sample: the highest band of either hand in contact (-1: no hand in contact)."""
     if not S.n:
         return np.zeros(0, np.int8)
-    return np.where(S.hand_contact, S.hand_band, -1).max(axis=1)
+    band, contact = hand_bands(S)
+    return np.where(contact, band, -1).max(axis=1)
 
 
 def band_seconds_by_region(S) -> dict:
@@ -443,6 +461,7 @@ def sample_rows(S, names: Names):
     too_much = band_txt[-1]
     sensor_txt = [names.sensor(c.name) for c in chans]
     f = np.round(S.force, 3)
+    hband, hcontact = hand_bands(S)
     for i in range(S.n):
         s, t = S.stage[i], S.technique[i]
         if s not in stg:
@@ -466,9 +485,8 @@ def sample_rows(S, names: Names):
             if code:
                 faults.append(f"{sensor_txt[j]}: " + ", ".join(names.fault(x) for x in _fault_names(code)))
         for h in range(len(S.hands)):
-            hb = int(S.hand_band[i, h])
-            sat = any(int(S.fault[i, j]) & FAULT_SATURATED for j in np.flatnonzero(S.hand_of == h))
-            row.append(too_much if sat else (band_txt[hb] if hb >= 0 and S.hand_contact[i, h] else nocontact))
+            hb = int(hband[i, h])
+            row.append(band_txt[hb] if hcontact[i, h] and hb >= 0 else nocontact)
         row.append("; ".join(faults))
         yield row
 
@@ -484,7 +502,8 @@ def stage_runs(S) -> list[tuple[int, int]]:
 
 def stage_table(S, review: dict, names: Names) -> tuple[list[str], list[list]]:
     """One row per stage: its time, region, technique, hands-on time, % in the allowed band
-    and in each band (hands in contact, as the review's regions), strokes per hand with
+    and in each band (of the hands' contact time, as the review's regions; a saturated
+    sensor counts as contact in too much), strokes per hand with
     rate, rhythm and peak variation (the review's stroke runs in that stage), alerts and
     alert episodes."""
     dt = 1.0 / S.rate if S.rate else 0.0
@@ -497,14 +516,15 @@ def stage_table(S, review: dict, names: Names) -> tuple[list[str], list[list]]:
                  f"{hn} rhythm_cv", f"{hn} peak_cv", f"{hn} peak_median_n"]
     cols += ["alerts", "alert_episodes", "danger_episodes"]
     eps = alert_episodes(session_alerts(S), names)
+    hband, hcontact = hand_bands(S)
     rows = []
     for a, b in stage_runs(S):
         t0, t1 = float(S.t[a]), float(S.t[b - 1]) + dt
         r = S.region[a]
         P = S.edges.get(r)
         allowed = P.allowed_band if P is not None else len(BANDS) - 1
-        onh = S.hand_contact[a:b]
-        hb = S.hand_band[a:b]
+        onh = hcontact[a:b]
+        hb = hband[a:b]
         on = int(onh.sum())
         pct = lambda m: round(100.0 * float((m & onh).sum()) / on, 1) if on else ""  # noqa: E731
         row = [names.stage(S.stage[a]), names.region(r), names.technique(S.technique[a]) if S.technique[a] else "",
