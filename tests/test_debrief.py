@@ -259,7 +259,12 @@ def test_hostile_names_are_text_in_the_html(evil_log, tmp_path):
     # an unknown severity is styled as a warning, never as a class taken from the log
     classes = {v for tag, k, v in p.attrs if k == "class"}
     assert all(set(c.split()) <= {"sub", "score", "advice", "top", "muted", "ok", "bad", "n", "lost", "warning",
-                                  "danger", "info", "trainee", ""} for c in classes), classes
+                                  "danger", "info", "trainee", "parts", "nw", "bar", "track", "fill", ""}
+               for c in classes), classes
+    # inline styles are only the score bars' widths, numbers the page computed
+    import re
+    styles = [v for tag, k, v in p.attrs if k == "style"]
+    assert styles and all(re.fullmatch(r"width:\d+(\.\d+)?%", v) for v in styles), styles
 
 
 def test_hostile_names_are_clean_in_the_terminal(evil_log, capsys):
@@ -330,7 +335,7 @@ def test_every_lost_point_has_a_reason(known_log):
         if b["fraction"] is not None and b["lost"] > 0:
             assert reasons[p], p
     assert "Shoulders (upper trapezius)" in reasons["in_band"]
-    assert "1 danger episode (1 alerts)" in reasons["alerts"]
+    assert "1 danger episode (1 alert)" in reasons["alerts"]
 
 
 def test_marks_carry_their_force_and_region(known_log):

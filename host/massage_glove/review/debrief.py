@@ -349,6 +349,10 @@ def stroke_peaks_by_stage(S, review: dict) -> list[dict]:
 
 # --- why points were lost ----------------------------------------------------------------
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
 def _pcv(x) -> str:
     return f"{100 * x:.0f} %"
 
@@ -394,7 +398,7 @@ def _reason(p: str, r: dict, names: Names) -> str:
         for e in eps:
             by.setdefault(e.severity, []).append(e)
         parts = [f"{len(v)} {names.severity(s).lower()} episode{'s' if len(v) != 1 else ''} "
-                 f"({sum(e.count for e in v)} alerts)" for s, v in sorted(by.items(), key=lambda x: -SEVERITIES.index(x[0]) if x[0] in SEVERITIES else 0)]
+                 f"({_count(sum(e.count for e in v), 'alert')})" for s, v in sorted(by.items(), key=lambda x: -SEVERITIES.index(x[0]) if x[0] in SEVERITIES else 0)]
         return ", ".join(parts) + "." if parts else ""
     if p == "warm_up":
         w = r["warm_up"]

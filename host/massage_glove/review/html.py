@@ -213,22 +213,6 @@ def stroke_peaks_figure(S, names: D.Names, groups: list[dict]):
     return fig
 
 
-def score_figure(review: dict, names: D.Names):
-    bd = [(p, b) for p, b in review["score"]["breakdown"].items() if b.get("points") is not None]
-    fig, ax = plt.subplots(figsize=(8, 0.42 * len(bd) + 1))
-    y = np.arange(len(bd))
-    ax.barh(y, [b["max"] for _, b in bd], color="#e3e3e3", label="possible")
-    ax.barh(y, [b["points"] for _, b in bd], color="#2e9e4f", label="scored")
-    for i, (_, b) in enumerate(bd):
-        ax.text(b["max"] + 0.3, i, f"{b['points']:.1f} / {b['max']:.1f}", va="center", fontsize=8)
-    ax.set_yticks(y, [_text(names.part(p)) for p, _ in bd])
-    ax.set_xlim(0, max([b["max"] for _, b in bd] + [1]) * 1.25)
-    ax.invert_yaxis()
-    ax.set_xlabel("points")
-    ax.legend(fontsize=8, loc="lower right")
-    return fig
-
-
 def comparison_figure(cmp: dict, names: D.Names):
     rows = [(r, d) for r, d in cmp.items() if d["trainee"] or d["instructor"]]
     fig, ax = plt.subplots(figsize=(10, 0.5 * max(3, len(rows)) + 1))
@@ -289,8 +273,13 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
     seconds = D.band_seconds_by_region(S)
     groups = D.stroke_peaks_by_stage(S, r)
     bd = r["score"]["breakdown"]
+    top = max([float(b.get("max") or 0.0) for b in bd.values()] + [1e-9])
     score_rows = [{"name": names.part(p), "points": b.get("points"), "max": b.get("max"),
-                   "lost": b.get("lost") or 0.0, "reason": reasons.get(p, "")} for p, b in bd.items()]
+                   "lost": b.get("lost") or 0.0, "reason": reasons.get(p, ""),
+                   # bar widths: numbers computed here, never text from the review
+                   "track_pc": round(100.0 * float(b.get("max") or 0.0) / top, 1),
+                   "fill_pc": round(100.0 * float(b.get("points") or 0.0) / float(b["max"]), 1)
+                   if b.get("max") else 0.0} for p, b in bd.items()]
     regions = []
     for k, d in r["regions"].items():
         regions.append({"name": names.region(k), "seconds": d["seconds"], "hands_on_s": d["hands_on_s"],
@@ -332,7 +321,7 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
         "routine": names.routine_name(r["routine"]) if r.get("routine") else None,
         "score": r["score"]["total"], "advice": [str(a) for a in r.get("advice") or []],
         "not_scored": [names.part(p) for p in r["score"].get("not_scored") or []],
-        "score_rows": score_rows, "score_img": _png(score_figure(r, names)),
+        "score_rows": score_rows,
         "timeline_img": _png(timeline_figure(S, names, episodes, mk)),
         "band_img": _png(band_time_figure(S, names, seconds)) if seconds else None,
         "regions": regions, "band_names": [names.band(b) for b in BANDS],
