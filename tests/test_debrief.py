@@ -311,6 +311,30 @@ def test_no_ids_or_python_values_in_the_debrief(known_log):
         assert leak not in body, (leak, body)
 
 
+def test_the_timeline_draws_each_sensor_class_against_its_own_limit(known_log):
+    from massage_glove.review.html import timeline_figure
+    import matplotlib.pyplot as plt
+    S = Session(load(known_log))
+    names = D.Names.for_session(S)
+    eps = D.alert_episodes(D.session_alerts(S), names)
+    fig = timeline_figure(S, names, eps, D.marks(S, names))
+    panels = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert [ax.get_ylabel().split("\n")[0] for ax in panels] == ["Fingertips and knuckles", "Heel of the hand"]
+    # the upper trapezius allows up to firm: the fingertips' limit is 15 N, the heel's 40 N
+    # (data/bands.json), each drawn on its own panel as the dashed line
+    for ax, want in zip(panels, (15.0, 40.0)):
+        dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+        assert dashed and all(np.allclose(ln.get_ydata(), want) for ln in dashed), ax.get_ylabel()
+    # the too-much episode of the right thumb is on the fingertips' panel only
+    from matplotlib.patches import Polygon, Rectangle
+    spans = lambda ax: [p for p in ax.patches if isinstance(p, (Polygon, Rectangle))]  # noqa: E731
+    assert len(spans(panels[0])) == 1 and len(spans(panels[1])) == 0
+    # the mark is drawn with its tag, force and region
+    texts = [t.get_text() for t in panels[0].texts]
+    assert any(t.startswith("softer: 47 N") and "Shoulders (upper trapezius)" in t for t in texts), texts
+    plt.close(fig)
+
+
 def test_alert_episodes_group_consecutive_alerts_of_one_rule_and_hand():
     names = D.Names(channels=DEV.channels)
     a = lambda t, rule="too_much", ch="R_thumb", sev="danger": {  # noqa: E731

@@ -61,10 +61,11 @@ class Names:
         """Names for a review dict alone: its routine looked up by key, its channels if listed."""
         routine = None
         if review.get("routine"):
+            from ..errors import GloveError
+            from ..live.routine import load_routine
             try:
-                from ..live.routine import load_routine
                 routine = load_routine(review["routine"])
-            except Exception:      # an unknown routine: its stage ids are shown as they are
+            except GloveError:     # an unknown routine: its stage ids are shown as they are
                 routine = None
         return cls(profile_set, routine, channels if channels is not None else review.get("channels"))
 
