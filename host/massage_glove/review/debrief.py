@@ -456,44 +456,45 @@ def sample_columns(S, names: Names) -> list[str]:
 def sample_rows(S, names: Names):
     """One row per sample: time, region, stage, technique (display names), each sensor's
     force (N, 3 decimals; empty when the sensor is faulty) and band, each hand's band, and
-    the faults of the moment ("right thumb: above range"). A saturated sensor is too much."""
+    the faults of the moment ("right index finger: above range"). A saturated sensor is too
+    much. Built column by column (numpy), then zipped into rows."""
     from ..signal.calibration import FAULT_SATURATED
+    n = S.n
     chans = S.device.channels
-    reg = {r: names.region(r) for r in [None, *S.regions_seen]}
-    stg, tech = {}, {}
-    band_txt = [names.band(k) for k in range(len(BANDS))]
-    nocontact = names.band(None)
-    too_much = band_txt[-1]
+    band_txt = np.array([names.band(k) for k in range(len(BANDS))] + [names.band(None)], dtype=object)
+    nocontact = len(BANDS)                      # index of "No contact" in band_txt
+    too_much = len(BANDS) - 1
     sensor_txt = [names.sensor(c.name) for c in chans]
+
+    def lookup(labels, fn):
+        cache = {}
+        return [cache[x] if x in cache else cache.setdefault(x, fn(x)) for x in labels.tolist()]
+    cols = [np.round(S.t, 4).tolist(),
+            lookup(S.region, names.region),
+            lookup(S.stage, names.stage),
+            lookup(S.technique, lambda t: names.technique(t) if t is not None else "")]
     f = np.round(S.force, 3)
+    for j in range(len(chans)):
+        fj = f[:, j]
+        cols.append(np.where(np.isfinite(fj), fj, np.nan).tolist())
+        code = S.fault[:, j]
+        k = np.where(S.contact[:, j], S.band[:, j], nocontact).astype(np.int64)
+        k = np.where(k < 0, nocontact, k)
+        k = np.where((code & FAULT_SATURATED) != 0, too_much, k)
+        b = band_txt[k]
+        b[(code != 0) & ((code & FAULT_SATURATED) == 0)] = "fault"
+        cols.append(b.tolist())
     hband, hcontact = hand_bands(S)
-    for i in range(S.n):
-        s, t = S.stage[i], S.technique[i]
-        if s not in stg:
-            stg[s] = names.stage(s)
-        if t not in tech:
-            tech[t] = names.technique(t) if t is not None else ""
-        row = [round(float(S.t[i]), 4), reg.get(S.region[i]) or names.region(S.region[i]), stg[s], tech[t]]
-        faults = []
-        for j in range(len(chans)):
-            code = int(S.fault[i, j])
-            fj = f[i, j]
-            row.append("" if not np.isfinite(fj) else float(fj))
-            if code & FAULT_SATURATED:
-                row.append(too_much)
-            elif code:
-                row.append("fault")
-            elif S.contact[i, j]:
-                row.append(band_txt[int(S.band[i, j])])
-            else:
-                row.append(nocontact)
-            if code:
-                faults.append(f"{sensor_txt[j]}: " + ", ".join(names.fault(x) for x in _fault_names(code)))
-        for h in range(len(S.hands)):
-            hb = int(hband[i, h])
-            row.append(band_txt[hb] if hcontact[i, h] and hb >= 0 else nocontact)
-        row.append("; ".join(faults))
-        yield row
+    for h in range(len(S.hands)):
+        k = np.where(hcontact[:, h] & (hband[:, h] >= 0), hband[:, h], nocontact).astype(np.int64)
+        cols.append(band_txt[k].tolist())
+    faults = [""] * n
+    for i in np.flatnonzero((S.fault != 0).any(axis=1)).tolist():
+        faults[i] = "; ".join(f"{sensor_txt[j]}: " + ", ".join(names.fault(x) for x in _fault_names(int(S.fault[i, j])))
+                              for j in np.flatnonzero(S.fault[i]).tolist())
+    cols.append(faults)
+    for row in zip(*cols):
+        yield ["" if isinstance(v, float) and v != v else v for v in row]
 
 
 def stage_runs(S) -> list[tuple[int, int]]:
