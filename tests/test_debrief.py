@@ -407,9 +407,18 @@ def test_progress_of_a_class_tells_who_improved_and_who_needs_attention(class_di
     # the heavy sessions (too much and 12 danger alerts) score below the others
     a = [r["score"] for r in got["trainees"]["Ana"]]
     assert a[2] > a[0] and a[2] > a[1]
-    assert ana["improved"] and not ana["attention"] or ana["latest"] < 70
-    assert not ben["improved"] and ben["attention"]
-    assert any("danger" in w for w in ben["attention"])
+    assert ana["improved"] and ana["attention"] == [] and ana["change"] == pytest.approx(a[2] - a[0], abs=0.05)
+    b = [r["score"] for r in got["trainees"]["Ben"]]
+    assert b[1] < b[0] and not ben["improved"]
+    # Ben's latest: heavy, 12 danger alerts 3 s apart (one episode), a fall of over 10
+    # points, and a latest score under 70 when it is
+    assert b[0] - b[1] >= 10
+    assert any(w.startswith("1 danger episode ") for w in ben["attention"]), ben["attention"]
+    assert any("fell" in w for w in ben["attention"])
+    assert any("under 70" in w for w in ben["attention"]) == (b[1] < 70)
+    assert len(ben["attention"]) == 2 + (b[1] < 70)
+    # the class summary puts who needs attention first
+    assert [s["trainee"] for s in got["class"]] == ["Ben", "Ana"]
     # parts as shares of their maximum
     for r in got["trainees"]["Ana"]:
         assert all(v is None or 0.0 <= v <= 1.0 for v in r["share"].values())

@@ -160,12 +160,12 @@ def class_summary(groups: dict[str, list[dict]], cfg: dict | None = None) -> lis
     out = []
     for who, rs in groups.items():
         first, last = rs[0], rs[-1]
-        change = last["score"] - first["score"] if len(rs) > 1 else None
+        change = round(last["score"] - first["score"], 1) if len(rs) > 1 else None
         why = []
         if last["score"] < cfg["attention_score"]:
             why.append(f"latest score {last['score']:.0f} (under {cfg['attention_score']:.0f})")
         if last["danger_episodes"]:
-            why.append(f"{last['danger_episodes']} too-much or danger episode"
+            why.append(f"{last['danger_episodes']} danger episode"
                        f"{'s' if last['danger_episodes'] != 1 else ''} in the latest session")
         if len(rs) > 1 and rs[-2]["score"] - last["score"] >= cfg["attention_drop_points"]:
             why.append(f"score fell {rs[-2]['score'] - last['score']:.0f} points since the session before")
