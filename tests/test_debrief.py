@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import html.parser
-import io
 import json
 import os
 import sys
@@ -449,3 +448,19 @@ def test_progress_ticks_are_whole_sessions_and_parts_are_shares(n):
     assert ymax <= 100.0 and ax.get_ylim()[1] <= 105
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+def test_a_one_hand_glove_without_region_or_routine_is_debriefed(tmp_path):
+    dev = make_device(glove_id="one-hand", hands=("left",))
+    f = np.zeros((int(8 * RATE), 8))
+    f[int(1 * RATE):int(7 * RATE), 1] = 5.0
+    log = write_log(tmp_path / "one.mglog", dev, forces=f, routine=None)
+    out, st = tmp_path / "r.html", tmp_path / "st.csv"
+    assert cli.main(["review", str(log), "--html", str(out), "--csv-stages", str(st)]) == 0
+    page = out.read_text(encoding="utf-8")
+    for leak in (">None<", "True", "False", "nan"):
+        assert leak not in page, leak
+    assert 'id="timeline"' in page and "Left hand" in page
+    rows = _read_csv(st)
+    assert len(rows) == 2 and rows[1][:2] == ["No routine", "No region set"]
+    assert float(rows[1][rows[0].index("hands_on_s")]) == pytest.approx(6.0, abs=0.1)
