@@ -232,7 +232,7 @@ class _Tags(html.parser.HTMLParser):
 
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "section", "div",
-                "small", "ol", "ul", "li", "img", "table", "tr", "th", "td", "b"}
+                "small", "ol", "ul", "li", "img", "table", "tr", "th", "td", "b", "br", "span"}
 
 
 def test_hostile_names_are_text_in_the_html(evil_log, tmp_path):
