@@ -464,3 +464,55 @@ def test_a_one_hand_glove_without_region_or_routine_is_debriefed(tmp_path):
     rows = _read_csv(st)
     assert len(rows) == 2 and rows[1][:2] == ["No routine", "No region set"]
     assert float(rows[1][rows[0].index("hands_on_s")]) == pytest.approx(6.0, abs=0.1)
+
+
+def test_each_part_of_a_richer_review_says_why_it_lost_points():
+    """The reasons read the review's own figures, whichever parts the review scores: a
+    review dict with every part losing points, and the too-much gate."""
+    parts = ["in_band", "alerts", "rules", "warm_up", "rhythm", "pace", "consistency", "hands_on", "coverage",
+             "holds", "cool_down", "fatigue", "contact", "receiver", "balance", "session_length", "technique_time"]
+    seg = {"hand": "right", "region": "upper_trapezius", "technique": "kneading", "stage": "kneading_traps",
+           "t0_s": 10.0, "t1_s": 40.0, "strokes": 30, "rate_per_min": 140.0, "usual_rate_per_min": 80.0,
+           "rate_range_per_min": [60.0, 100.0], "pace": "too_fast", "too_fast": True, "too_slow": False,
+           "rhythm_cv": 0.4, "peak_cv": 0.5, "peak_median_n": 20.0, "pauses": 3, "paused_s": 7.0,
+           "rushing": True, "inconsistent_pressure": True, "irregular_rhythm": True, "stop_start": True}
+    r = {
+        "routine": "demo", "channels": [{"name": c.name, "hand": c.hand, "site": c.site, "class": c.sensor_class}
+                                        for c in DEV.channels],
+        "regions": {"lower_back": {"pct_in_allowed": 77.0, "allowed": "medium", "hands_on_s": 20.0, "seconds": 20.0,
+                                   "pct_by_band": {"light": 60.0, "medium": 17.0, "firm": 23.0, "too_much": 0.0}}},
+        "episodes": {"count": 3, "seconds": 84.4, "list": [{"region": "upper_trapezius", "saturated": True}]},
+        "alerts": [], "strokes": {"segments": [seg]},
+        "rules": {"violations": [{"rule": "percussion", "text": "Percussion over the kidney area."}]},
+        "warm_up": {"first_firm_s": 20.0, "done_s": 15.0, "needed_s": 60.0, "ok": False},
+        "hands_on": {"fraction": 0.62, "working_s": 180.0},
+        "coverage": {"missed": ["sides"], "covered": ["lower_back"], "targets": ["lower_back", "sides"]},
+        "holds": [{"region": "paraspinals", "t0_s": 200.0, "seconds": 25.0, "min_s": 10.0, "limit_s": 15.0,
+                   "too_long": True}],
+        "cool_down": {"light_fraction": 0.4, "lighter": False, "slower": False},
+        "fatigue": {"late_to_early_peak_ratio": 0.7},
+        "contact": {"p90_light_edge_share": 0.4, "too_light": True},
+        "receiver": {"feedback": [{"t_s": 90.0, "eased": False}, {"t_s": 120.0, "eased": True}]},
+        "balance": {"ratio": 2.5, "work_ns": {"right": 500.0, "left": 200.0}},
+        "session_length": {"minutes": 4.0, "verdict": "too_short", "kind": "standard"},
+        "technique_time": {"seconds": {"kneading": 30.0}, "verdicts": {"kneading": "too_short"}},
+        "score": {"total": 40.0, "parts_total": 60.0, "episode_gate": 0.667,
+                  "breakdown": {p: {"fraction": 0.5, "max": 5.0, "points": 2.5, "lost": 2.5} for p in parts}},
+    }
+    names = D.Names.for_review(r)
+    why = D.lost_reasons(r, names)
+    want = {"in_band": "Lower back 23.0 %", "alerts": "3 too-much episodes, 84 s in all", "rules": "kidney",
+            "warm_up": "needs 60 s", "rhythm": "3 pauses", "pace": "140 strokes/min, too fast (usual 60-100)",
+            "consistency": "peaks varied 50 %", "hands_on": "62 %", "coverage": "Sides (lats)",
+            "holds": "25 s hold on the muscles along the spine at 200 s, too long (advised 10-15 s)",
+            "cool_down": "light 40 %", "fatigue": "70 %", "contact": "0.4 x the light edge",
+            "receiver": "1 of 2 requests", "balance": "2.5 times", "session_length": "4 min of work, too short",
+            "technique_time": "Kneading (petrissage) 0.5 min, too short"}
+    for p in parts:
+        assert want[p] in why[p], (p, why[p])
+    assert "kneading_traps" not in " ".join(why.values())
+    g = D.gate_row(r)
+    assert g["lost"] == pytest.approx(20.0) and g["factor"] == pytest.approx(0.667) and "3 too-much episodes" in g["reason"]
+    txt = render_text({**r, "trainee": "Ana", "start_time": "x", "duration_s": 60.0, "glove_id": "g", "skill": "trained",
+                       "advice": [], "marks": [], "notes": [], "strokes": {"segments": [seg], "count": {"right": 30}}})
+    assert "Too-much episodes" in txt and "-20.0" in txt

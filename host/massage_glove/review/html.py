@@ -349,7 +349,7 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
         "routine": names.routine_name(r["routine"]) if r.get("routine") else None,
         "score": r["score"]["total"], "advice": [str(a) for a in r.get("advice") or []],
         "not_scored": [names.part(p) for p in r["score"].get("not_scored") or []],
-        "score_rows": score_rows,
+        "score_rows": score_rows, "gate": D.gate_row(r),
         "timeline_img": _png(timeline_figure(S, names, episodes, mk)),
         "band_img": _png(band_time_figure(S, names, seconds)) if seconds else None,
         "regions": regions, "band_names": [names.band(b) for b in BANDS],
