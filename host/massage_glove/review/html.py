@@ -249,8 +249,10 @@ def _habits(r: dict, names: D.Names) -> list[dict]:
          + ", ".join(f"{names.hand(k).lower()} {v:.0f} N·s" for k, v in r["balance"]["work_ns"].items()) + ").",
          lost("balance") < 0.5),
         ("Coverage", f"{len(r['coverage']['covered'])} of {len(r['coverage']['targets'])} regions worked long enough"
-         + (": missed " + ", ".join(names.region(m) for m in r["coverage"]["missed"]) if r["coverage"]["missed"] else "") + ".",
-         not r["coverage"]["missed"]),
+         + (": missed " + ", ".join(names.region(m) for m in r["coverage"]["missed"]) if r["coverage"]["missed"] else "")
+         + (f"; most of the time on {names.region_text(r['coverage']['largest'])}"
+            if r["coverage"].get("lopsided") and r["coverage"].get("largest") else "") + ".",
+         not r["coverage"]["missed"] and not r["coverage"].get("lopsided")),
         ("Fatigue", "Not enough strokes in the same stage early and late to tell."
          if r["fatigue"].get("late_to_early_peak_ratio") is None else
          f"Late stroke peaks were {100 * r['fatigue']['late_to_early_peak_ratio']:.0f} % of the early ones.",
@@ -326,7 +328,11 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
     segments = _stroke_rows(S, r, names)
     holds = [{"hand": names.hand(x["hand"]), "region": names.region(x.get("region")),
               "technique": names.technique(x.get("technique")), "t0_s": x["t0_s"], "seconds": x["seconds"],
-              "limit_s": x.get("limit_s"), "too_long": bool(x.get("too_long")), "steadiness_cv": x.get("steadiness_cv")}
+              "advised": (f"{x['min_s']:.0f}-{x['limit_s']:.0f} s" if x.get("min_s") and x.get("limit_s")
+                          else f"up to {x['limit_s']:.0f} s" if x.get("limit_s") else "-"),
+              "verdict": ("too long" if x.get("too_long") else "too short" if x.get("too_short")
+                          else "released abruptly" if x.get("release_abrupt") else ""),
+              "too_long": bool(x.get("too_long") or x.get("too_short")), "steadiness_cv": x.get("steadiness_cv")}
              for x in r.get("holds") or []]
     eps = [{"t0_s": e.t0_s, "t1_s": e.t1_s, "severity": names.severity(e.severity), "sevclass": D.severity_class(e.severity),
             "rule": names.rule(e.rule), "hand": names.hand(e.hand) if e.hand else "-",
