@@ -419,7 +419,8 @@ def _reason(p: str, r: dict, names: Names) -> str:
             regs = list(dict.fromkeys(names.region(e.get("region")) for e in lst))
             sat = sum(1 for e in lst if e.get("saturated"))
             return (f"{_count(te['count'], 'too-much episode')}"
-                    + (f", {te['seconds']:.0f} s in all" if te.get("seconds") is not None else "")
+                    + (f", {te['seconds']:.{0 if te['seconds'] >= 10 else 1}f} s in all"
+                       if te.get("seconds") is not None else "")
                     + (f" ({', '.join(regs)})" if regs else "")
                     + (f"; {sat} with a sensor pressed past its range" if sat else "") + ".")
         eps = alert_episodes(r["alerts"], names)
