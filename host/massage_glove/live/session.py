@@ -50,7 +50,12 @@ KEY_PAUSE = " "
 KEY_MARK = "m"
 KEY_TARE = "z"
 KEY_QUIT = "q"
+# Tagged marks: what the receiver said (the review checks that force drops after "softer"
+# and "ouch", seed 003: "soldiering on when they said 'softer'").
+MARK_TAGS = {"-": "softer", "o": "ouch", "+": "good"}
 CONTROL_KEYS = ((KEY_PAUSE, "pause / resume"), (KEY_MARK, "mark a moment"),
+                ("-", "mark: receiver said softer"), ("o", "mark: receiver said ouch"),
+                ("+", "mark: receiver said good"),
                 (KEY_TARE, "zero the sensors (hands off)"), (KEY_QUIT, "quit"))
 
 ALERT_SHOW_S = 6.0          # how long an alert stays in the snapshot
@@ -119,6 +124,7 @@ class _Glove:
         self.connected = True
         self.problem = ""
         self.buzzed_at: dict[str, float] = {}
+        self.region_pending: tuple | None = None   # a region set before the first sample
         self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
 
     def session_time(self, t_dev: np.ndarray) -> np.ndarray:
@@ -236,8 +242,9 @@ class LiveSession:
                  "routine": o.routine.key if o.routine else None, **o.extra}
         for g in self.gloves:
             if o.log:
-                cal = (str(g.calibration.path) if g.calibration is not None
-                       and getattr(g.calibration, "path", None) else None)
+                # the calibration file used live (Calibration.source), embedded in the header
+                cal = (g.calibration.source if g.calibration is not None
+                       and g.calibration.source and Path(g.calibration.source).is_file() else None)
                 g.writer = open_session_log(
                     g.info, trainee=o.trainee, directory=o.log_dir, calibration=cal,
                     profile=o.profile_name or "default", skill_level=o.skill,
@@ -299,6 +306,8 @@ class LiveSession:
             self.set_paused(not self.paused)
         elif k == KEY_MARK:
             self.mark("mark (key)")
+        elif k in MARK_TAGS:
+            self.mark(f"receiver said {MARK_TAGS[k]}", tag=MARK_TAGS[k])
         elif k == KEY_TARE:
             for g in self.gloves:
                 g.controls.put(lambda g=g: self._restart_tare(g))
@@ -314,10 +323,16 @@ class LiveSession:
             self.paused = paused
         self._event_all("note", text="paused" if paused else "resumed")
 
-    def mark(self, text: str = "mark") -> None:
+    def mark(self, text: str = "mark", tag: str | None = None) -> None:
+        """A moment marked in the log; tag: softer / ouch / good (MARK_TAGS) or None."""
+        if tag is not None and tag not in MARK_TAGS.values():
+            raise GloveError(f"no mark tag {tag!r}: use one of " + ", ".join(MARK_TAGS.values()))
         with self._lock:
             self.marks += 1
-        self._event_all("mark", text=text)
+        if tag is None:
+            self._event_all("mark", text=text)
+        else:
+            self._event_all("mark", text=text, tag=tag)
 
     def set_region(self, region: str | None, source: str = "key") -> None:
         if region is not None and region not in self.profile_set.regions:
@@ -377,6 +392,11 @@ class LiveSession:
         if g.t0_dev is None:
             g.t0_dev = float(block.t_device_s[0])
             g.t0_sess = float(block.t_host_s[0]) - self.t_start_host
+            if g.region_pending is not None and g.writer is not None:
+                # the region chosen before the glove sent anything, at its first sample
+                region, source = g.region_pending
+                g.writer.write_event("region", self.clock(), g.t0_dev, region=region, source=source)
+            g.region_pending = None
         t_sess = g.session_time(block.t_device_s)
         g.t_sess = float(t_sess[-1])
         g.samples += len(block)
@@ -507,9 +527,11 @@ class LiveSession:
                       t_dev: float | None = None) -> None:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
-        if g.writer is not None:
-            g.writer.write_event("region", self.clock(), g.device_time_now() if t_dev is None else t_dev,
-                                 region=region, source=source)
+        t = g.device_time_now() if t_dev is None else t_dev
+        if t is None:
+            g.region_pending = (region, source)
+        elif g.writer is not None:
+            g.writer.write_event("region", self.clock(), t, region=region, source=source)
         if g.tared:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
