@@ -185,6 +185,8 @@ def _stage_truth(st: Stage, t0: float, t: np.ndarray, device: DeviceInfo, rng, f
             for k in range(n):
                 a, b = bounds[k], bounds[k + 1]
                 sel = (ts >= a) & (ts < b)
+                if off + b > st.duration_s + 1e-9:
+                    continue            # an offset hand's stroke that would run past the stage
                 if k in lifted:
                     env[sel] = 0.0
                     continue

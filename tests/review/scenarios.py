@@ -69,7 +69,7 @@ def scenarios() -> list[Scenario]:
                                      shoulder_blades={"band": "firm"}, beside_spine={"band": "too_much"},
                                      lower_back={"band": "firm"}, static_point={"band": "too_much"})),
                  routine="demo", fault="alerts"),
-        Scenario("too_light", tuple(_all(D, lambda s: replace(s, band="feather"))), routine="demo",
+        Scenario("too_light", tuple(_all(D, lambda s: replace(s, band="feather" if s.technique != "hold" else "light"))), routine="demo",
                  fault="contact"),
         Scenario("tremor_novice", tuple(_all(D, lambda s: replace(s, tremor_n=0.3, spread=0.6, scale=0.75))),
                  routine="demo", fault="consistency"),
@@ -112,12 +112,11 @@ def scenarios() -> list[Scenario]:
         Scenario("region_drill", (Stage("drill", "upper_trapezius", "kneading", 60, "medium", 70),),
                  region_only="upper_trapezius"),
         Scenario("shoulders_only", (
-            Stage("a", "upper_trapezius", "effleurage", 90, "light", EFF),
-            Stage("b", "upper_trapezius", "effleurage", 90, "medium", EFF),
-            Stage("c", "upper_trapezius", "kneading", 240, "firm", 70),
-            Stage("d", "paraspinals", "thumb_circles", 60, "medium", 60),
-            Stage("e", "shoulder_blades", "thumb_circles", 60, "medium", 60),
-            Stage("f", "upper_trapezius", "effleurage", 60, "light", 38)), fault="coverage", free=True),
+            Stage("a", "upper_trapezius", "effleurage", 120, "light", EFF),
+            Stage("b", "paraspinals", "effleurage", 70, "medium", EFF),
+            Stage("c", "upper_trapezius", "kneading", 300, "firm", 70),
+            Stage("d", "shoulder_blades", "thumb_circles", 60, "medium", 60),
+            Stage("e", "upper_trapezius", "effleurage", 80, "light", 38)), fault="coverage", free=True),
     ]
     return out
 

@@ -116,7 +116,8 @@ def detect_strokes(t_s: np.ndarray, hand_force_n: np.ndarray, rate_hz: float,
     hand tremor at 6-12 Hz, DOMAIN.md 2); a stroke is a peak rising above its surrounding
     troughs by at least max(min_prominence_n, rel_prominence x the run's own stroke
     amplitude: 95th minus 5th percentile of the force), at least min_interval_s after the
-    previous one. The peak's force is read from the unfiltered force at the peak."""
+    previous one. Time and force of the peak are read from the filtered force (zero phase:
+    a stroke's top stays where it was; tremor does not move it)."""
     f = np.nan_to_num(np.asarray(hand_force_n, np.float64))
     x = lowpass(f, rate_hz, cutoff_hz) if cutoff_hz else f
     if x.size < 3:
@@ -125,12 +126,18 @@ def detect_strokes(t_s: np.ndarray, hand_force_n: np.ndarray, rate_hz: float,
     prom = max(min_prominence_n, rel_prominence * amp)
     dist = max(1, int(round(min_interval_s * rate_hz)))
     idx, _ = find_peaks(x, prominence=prom, distance=dist)
-    if cutoff_hz and idx.size:
-        # the top of each stroke in the unfiltered force, near the filtered peak
-        half = max(1, int(round(0.25 / cutoff_hz * rate_hz)))
-        idx = np.array([max(0, i - half) + int(np.argmax(f[max(0, i - half):i + half + 1]))
-                        for i in idx], int)
-    return Strokes(idx, np.asarray(t_s)[idx], f[idx])
+    t = np.asarray(t_s, np.float64)
+    tp = t[idx].copy()
+    inner = (idx > 0) & (idx < x.size - 1)
+    if inner.any() and not cutoff_hz:
+        # a sharp top (a strike, 30-60 ms) between samples: a parabola through the peak and
+        # its two neighbours (a broad stroke's top is better left on its sample)
+        i = idx[inner]
+        y0, y1, y2 = x[i - 1], x[i], x[i + 1]
+        den = y0 - 2.0 * y1 + y2
+        off = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
+        tp[inner] = t[i] + np.clip(off, -0.5, 0.5) * (t[i + 1] - t[i - 1]) / 2.0
+    return Strokes(idx, tp, x[idx])
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def load_settings(path=None) -> dict:
     v = lambda n: n["value"]  # noqa: E731
     st, se, ho, sc = root["strokes"], root["session"], root["holds"], root["score"]
     out = {
+        "filter_cutoff_hz": v(root["filter_cutoff_hz"]).number(min_exclusive=0, max=1000),
         "min_prominence_n": v(st["min_prominence_n"]).number(min_exclusive=0, max=100),
         "rel_prominence": v(st["rel_prominence"]).number(min=0, max=1),
         "stroke_lowpass_hz": v(st["stroke_lowpass_hz"]).number(min_exclusive=0, max=100),
@@ -139,7 +140,8 @@ def _settle(x: np.ndarray) -> np.ndarray:
 class Session:
     """A log reprocessed: per-sample force, region, technique, bands, contact (arrays)."""
 
-    def __init__(self, slog, profile_set=None):
+    def __init__(self, slog, profile_set=None, cfg: dict | None = None):
+        cfg = cfg or load_settings()
         self.log = slog
         self.notes: list[str] = list(slog.problems)
         dev = slog.device
@@ -169,7 +171,8 @@ class Session:
         # a saturated sensor is pressed past its range: at least its top of range, never 0
         self.top_n = conv.f_max_n
         raw = M.fill_faults(np.where(bad, np.nan, force), bad, self.saturated, self.top_n)
-        f = filter_zero_phase(raw, self.rate) if n > 30 else raw
+        f = (filter_zero_phase(raw, self.rate, cutoff_hz=min(cfg["filter_cutoff_hz"], 0.45 * self.rate))
+             if n > 30 else raw)
         self.force_filled = np.maximum(f, 0.0)          # faults bridged: strokes and holds
         self.force = np.where(bad & ~self.saturated, np.nan, self.force_filled)
         self.fault = fault
@@ -186,6 +189,10 @@ class Session:
         self.region = M.labels_at(self.t, [r[0] for r in reg], [r[1] for r in reg])
         self.technique = M.labels_at(self.t, [x[0] for x in stg], [x[1] for x in stg])
         self.stage = M.labels_at(self.t, [x[0] for x in stg], [x[2] for x in stg])
+        # the number of the stage event in force: a stage entered twice is two runs
+        self.stage_no = M.labels_at(self.t, [x[0] for x in stg], list(range(len(stg))), -1)
+        tares = [e.t_device_s for e in ev if e.kind == "tare" and e.t_device_s is not None]
+        self.t_tare = float(min(tares)) if tares else (float(self.t[0]) if n else 0.0)
         self.hands = list(dev.hands)
         self.hand_of = np.array([self.hands.index(c.hand) for c in dev.channels])
         nch = len(dev.channels)
@@ -269,7 +276,7 @@ def _stroke_runs(S: "Session", cfg: dict, h: int, any_contact: np.ndarray) -> li
     rate = S.rate
     out = []
     hand = S.hands[h]
-    for a, b in M.change_bounds(S.stage, S.region, S.technique):
+    for a, b in M.change_bounds(S.stage_no, S.region, S.technique):
         tech = S.technique[a]
         if tech in ("hold", "rest", "off"):
             continue
@@ -315,6 +322,10 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
 
     # --- per region: time, band shares, cost of misses by distance ----------------------------
     regions = {}
+    # a region's time: from the tare (hands on the glove, not yet on the person) to the end of
+    # the work (the last contact, or the routine's end)
+    in_span = (S.t >= S.t_tare) & (np.arange(n) < w1) & (S.stage != "end") if n else np.zeros(0, bool)
+    span_total = float(in_span.sum()) * dt
     on_all = S.hand_contact.any(axis=1) if n else np.zeros(0, bool)
     cost_sum, cost_n = 0.0, 0
     hands_on_total = float(on_all.sum()) * dt
@@ -333,11 +344,12 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
         cost_n += int(cost.size)
         al = [a for a in S.alerts if a.fields.get("region") == r]
         hon = float(onh.any(axis=1).sum()) * dt
+        in_work = float((m & in_span).sum()) * dt
         regions[r] = {
             "name": S.ps.regions[r].name if r in S.ps.regions else r,
-            "allowed": BANDS[allowed], "seconds": round(float(m.sum()) * dt, 2),
+            "allowed": BANDS[allowed], "seconds": round(in_work, 2),
             "hands_on_s": round(hon, 2),
-            "share_of_hands_on": round(hon / hands_on_total, 3) if hands_on_total else 0.0,
+            "share_of_time": round(in_work / span_total, 3) if span_total else 0.0,
             "pct_in_allowed": _pct(in_allowed) if in_allowed is not None else None,
             "pct_by_band": bands,
             "mean_miss": round(float(cost.mean()), 3) if cost.size else 0.0,
@@ -475,7 +487,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     if drill:
         targets = list(S.regions_seen)
     covered = [r for r in targets if r in regions and regions[r]["hands_on_s"] >= cfg["min_region_s"]]
-    shares = {r: d["share_of_hands_on"] for r, d in regions.items()}
+    shares = {r: d["share_of_time"] for r, d in regions.items()}
     top = max(shares, key=shares.get) if shares else None
     lopsided = bool(S.routine is None and not drill and top is not None
                     and shares[top] > cfg["max_region_share"])
@@ -898,7 +910,8 @@ def review_log(path, *, cfg: dict | None = None, profile_set=None) -> dict:
     slog = load(path)
     if slog.samples.seq.shape[0] == 0:
         raise GloveError(f"{path}: the log holds no samples to review")
-    return review_session(Session(slog, profile_set), cfg)
+    cfg = cfg or load_settings()
+    return review_session(Session(slog, profile_set, cfg), cfg)
 
 
 def compare(trainee: Session, demo: Session) -> dict:
