@@ -273,6 +273,16 @@ class RuleEngine:
         self._region: str | None = None
         self._started = False
 
+    def active_episodes(self) -> set[tuple[str, str]]:
+        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
+        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
+        out = set()
+        for k in np.flatnonzero(self.latch.active):
+            rule, j = self.ekeys[int(k)]
+            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
+            out.add((rule, who))
+        return out
+
     # --- profiles -----------------------------------------------------------------------
     def profile(self, region: str | None) -> Profile:
         if region not in self._profiles:
