@@ -305,3 +305,50 @@ class Serial:
 
     def events(self, kind: int | None = None) -> list:
         return [f for f in self.frames if isinstance(f, self.P.Event) and (kind is None or f.kind == kind)]
+
+
+def interrupt_to_repl(ser: "Serial", wall_timeout: float = 30) -> bytes:
+    """Ctrl-C until the MicroPython prompt shows; returns what was read meanwhile."""
+    got = bytearray()
+    end = time.monotonic() + wall_timeout
+    while time.monotonic() < end:
+        ser.write(b"\r\x03")
+        t = time.monotonic() + 1.0
+        while time.monotonic() < t:
+            d = ser.s.read(65536)
+            if d:
+                got += d
+                if got.endswith(b">>> ") or b"\r\n>>> " in got[-200:]:
+                    return bytes(got)
+    raise BenchError(f"no REPL prompt after Ctrl-C within {wall_timeout} s: {bytes(got[-300:])!r}")
+
+
+def exec_raw(ser: "Serial", code: str, wall_timeout: float = 120) -> str:
+    """Run code in the raw REPL (the board must be at the prompt); returns its stdout,
+    raises BenchError with its traceback if it failed."""
+    ser.write(b"\r\x01")
+    buf = bytearray()
+    end = time.monotonic() + 30
+    while b"raw REPL; CTRL-B to exit\r\n>" not in buf:
+        if time.monotonic() > end:
+            raise BenchError(f"no raw REPL: {bytes(buf[-300:])!r}")
+        buf += ser.s.read(4096)
+    data = code.encode()
+    for i in range(0, len(data), 256):
+        ser.write(data[i:i + 256])
+        time.sleep(0.01)
+    ser.write(b"\x04")
+    buf = bytearray()
+    end = time.monotonic() + wall_timeout
+    while buf.count(b"\x04") < 2 or not buf.endswith(b">"):
+        if time.monotonic() > end:
+            raise BenchError(f"the code did not finish within {wall_timeout} s: {bytes(buf[-500:])!r}")
+        buf += ser.s.read(65536)
+    ser.write(b"\x02")          # back to the friendly REPL
+    text = bytes(buf).decode("latin1")
+    if not text.startswith("OK"):
+        raise BenchError(f"raw REPL refused the code: {text[:300]!r}")
+    out, err = text[2:].split("\x04")[:2]
+    if err.strip():
+        raise BenchError(f"the code failed on the chip:\n{err!r}\n{out[-500:]!r}")
+    return out
