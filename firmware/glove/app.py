@@ -290,7 +290,12 @@ class App:
         try:
             while True:
                 try:
-                    if not self.service():
+                    # an idle pass costs one viper call and one poll (a full service()
+                    # pass costs about four times as much on a Pico, and the core wakes
+                    # for every interrupt)
+                    if s.work_waiting(self.late_reported) or self.b.rx_ready() or self.rate_event >= 0:
+                        self.service()
+                    else:
                         self.b.idle()
                 except (KeyboardInterrupt, SystemExit):
                     raise

@@ -399,6 +399,14 @@ class Sampler:
         return st[_DROP_PENDING] | st[_LIM_PENDING] | (st[_LATE] ^ late_reported)
 
     @micropython.viper
+    def work_waiting(self, late_reported: int) -> int:
+        """Non-zero if a sample is in the ring or an event is waiting (see events_waiting):
+        the main loop's test before it sleeps."""
+        st = ptr32(self.st)
+        return ((st[_HEAD] ^ st[_TAIL]) | st[_DROP_PENDING] | st[_LIM_PENDING]
+                | (st[_LATE] ^ late_reported))
+
+    @micropython.viper
     def take_drop(self, out) -> int:
         """Move the pending drop report into out (array('i'): count, first seq, first t_us)
         and clear it; returns the count. The caller holds interrupts off around it."""
