@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GloveError, LinkError, LogWriteError, TareError
+from ..link import host_clock
 from ..log import open_session_log
 from ..samples import SampleBlock
 from ..signal import Pipeline, default_profile_set
@@ -192,7 +193,7 @@ class BandSummary:
 class LiveSession:
     """A practice session on open GloveLinks (see the module docstring)."""
 
-    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=time.time):
+    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=host_clock):
         if not links:
             raise GloveError("no glove to practise with")
         self.opt = o = options or SessionOptions()
