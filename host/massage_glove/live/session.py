@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GloveError, LinkError, LogWriteError, TareError
+from ..link import host_clock
 from ..log import open_session_log
 from ..samples import SampleBlock
 from ..signal import Pipeline, default_profile_set
@@ -67,6 +68,10 @@ REGION_BOUND = ("too_much", "over_limit", "over_limit_hand", "static_pressure", 
 BUZZ_MS = {"warning": 150, "danger": 400}
 BUZZ_REPEAT_S = 1.0         # at most one buzz per glove and hand per this many seconds
 BELL_REPEAT_S = 1.0
+# --duration is session (glove) time; when the glove sends nothing the session still ends
+# this long after it on the host's monotonic clock (engineering default: one stall period
+# and a read or two of slack, so a glove that merely lags is not cut short).
+DURATION_GRACE_S = 2.0
 
 
 @dataclass
@@ -128,11 +133,13 @@ class _Glove:
         self.t0_sess = 0.0                   # session time of the first sample
         self.t_sess = 0.0                    # session time of the latest sample
         self.tared = False
+        self.retare = False                  # a re-zero asked for (`z`), not done yet
         self.tare_pending: list[SampleBlock] = []
         self.tare_started: float | None = None
         self.samples = 0
         self.connected = True
         self.problem = ""
+        self.notice = ""                     # what the trainee should do now (zeroing...)
         self.buzzed_at: dict[str, float] = {}
         self.region_pending: tuple | None = None   # a region set before the first sample
         self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
@@ -206,7 +213,7 @@ class BandSummary:
 class LiveSession:
     """A practice session on open GloveLinks (see the module docstring)."""
 
-    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=time.time):
+    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=host_clock):
         if not links:
             raise GloveError("no glove to practise with")
         self.opt = o = options or SessionOptions()
@@ -261,8 +268,14 @@ class LiveSession:
                     g.info, trainee=o.trainee, directory=o.log_dir, calibration=cal,
                     profile=o.profile_name or "default", skill_level=o.skill,
                     sensitivity=self.profile_set.sensitivity_factor(o.sensitivity), extra=extra)
+        try:
+            for g in self.gloves:
+                self._apply_region(g, o.region, "start", arm=False)
+                self._arm_limits(g)
+        except GloveError:
+            self.close()
+            raise
         for g in self.gloves:
-            self._apply_region(g, o.region, "start")
             g.link.start()
             for target, name in ((self._acquire, "acquire"), (self._command_loop, "commands")):
                 t = threading.Thread(target=target, args=(g,), name=f"{name}-{g.label}", daemon=True)
@@ -277,10 +290,25 @@ class LiveSession:
     def stop(self) -> None:
         self._stop.set()
 
+    def _arm_limits(self, g: _Glove) -> None:
+        """Send the glove its own hard limits now, before its first sample: the safety net
+        is armed whatever starts the session. A glove that refuses them is not used."""
+        limits = g.pipeline.hard_limits_counts()
+        try:
+            g.link.set_limits(limits)
+        except LinkError as e:
+            raise GloveError(f"glove {g.label} did not accept its hard limits ({e}): not starting "
+                             f"without the glove's own safety net") from None
+
     def wait(self, duration_s: float | None = None, poll_s: float = 0.1) -> None:
         """Block until the routine ends, `duration_s` of session time pass, or stop()."""
+        t0 = time.monotonic()
         while self.running:
-            if duration_s is not None and self.session_time() >= duration_s:
+            if duration_s is not None and (
+                    self.session_time() >= duration_s
+                    or time.monotonic() - t0 >= duration_s + DURATION_GRACE_S):
+                # session time is the glove's clock; a glove that sends nothing does not
+                # move it, so the host's monotonic clock ends the session too (a little later)
                 self.stop()
                 break
             time.sleep(poll_s)
@@ -410,13 +438,10 @@ class LiveSession:
         t_sess = g.session_time(block.t_device_s)
         g.t_sess = float(t_sess[-1])
         g.samples += len(block)
-        if not g.tared:
+        if not g.tared or g.retare:
+            # zeroing looks at the samples on the side: the chain below runs on every
+            # block meanwhile, so no alert waits for the sensors to be zeroed
             self._tare_step(g, block)
-            if not g.tared:
-                return
-            block = SampleBlock.concat(g.tare_pending, g.n_ch)
-            g.tare_pending = []
-            t_sess = g.session_time(block.t_device_s)
         for piece in self._routine_pieces(g, block):
             self._process(g, piece)
 
@@ -458,30 +483,38 @@ class LiveSession:
         have = sum(len(b) for b in g.tare_pending)
         need = int(self.opt.tare_s * g.pipeline.rate_hz)
         if have < need:
-            g.problem = "zeroing the sensors: keep your hands off the person for a moment"
+            g.notice = "zeroing the sensors: keep your hands off the person for a moment"
             return
         quiet = SampleBlock.concat(g.tare_pending, g.n_ch)
         quiet = quiet.slice(len(quiet) - need, len(quiet))
         now = self.clock()
+        retare = g.tared
         try:
+            # refused (TareError) while a sensor is pressed: the old offsets stay
             offsets = g.pipeline.tare(quiet)
-            g.tared = True
-            g.problem = ""
+            g.tared, g.retare = True, False
+            g.notice = ""
+            g.tare_pending = []
             if g.writer is not None:
                 g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=True,
                                      offsets_s=[float(x) for x in offsets])
+            # the hard limits in counts follow the new zero
+            self._queue_command(g, "limits", g.pipeline.hard_limits_counts())
         except TareError as e:
             waited = float(block.t_device_s[-1]) - g.tare_started
             if waited >= self.opt.tare_give_up_s:
-                g.tared = True
-                g.problem = ""
+                g.tared, g.retare = True, False
+                g.notice = ""
+                g.tare_pending = []
                 if g.writer is not None:
                     g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=False, text=str(e))
+                kept = ("the previous zero is kept" if retare
+                        else "forces read from the unloaded curve")
                 self._add_alert(g, AlertView(g.t_sess, "tare_failed", "warning",
-                                             f"The sensors could not be zeroed ({e}); forces read "
-                                             f"from the unloaded curve. Press {KEY_TARE!r} with hands off to retry."))
+                                             f"The sensors could not be zeroed ({e}); {kept}. "
+                                             f"Press {KEY_TARE!r} with hands off to retry."))
             else:
-                g.problem = f"zeroing the sensors: {e}"
+                g.notice = f"zeroing the sensors: {e}"
                 # keep the newest quiet window's worth only
                 g.tare_pending = [quiet]
         if g.tared and self.routine is not None and g.index == 0 and self.routine_start_dev is None:
@@ -491,7 +524,8 @@ class LiveSession:
             self.routine_t = 0.0
 
     def _restart_tare(self, g: _Glove) -> None:
-        g.tared = False
+        # deferred until the sensors are quiet; the current zero stays in use meanwhile
+        g.retare = g.tared
         g.tare_pending = []
         g.tare_started = None
 
@@ -544,7 +578,7 @@ class LiveSession:
                     o.pipeline.set_technique(tq), self._apply_region(o, r, "routine")))
 
     def _apply_region(self, g: _Glove, region: str | None, source: str,
-                      t_dev: float | None = None) -> None:
+                      t_dev: float | None = None, arm: bool = True) -> None:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
         t = g.device_time_now() if t_dev is None else t_dev
@@ -552,7 +586,7 @@ class LiveSession:
             g.region_pending = (region, source)
         elif g.writer is not None:
             g.writer.write_event("region", self.clock(), t, region=region, source=source)
-        if g.tared:
+        if arm:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
     # --- alerts ---------------------------------------------------------------------------
@@ -763,7 +797,7 @@ class LiveSession:
         stage = None
         if self.routine is not None and self.stage_index is not None and not self.routine_done:
             stage = self.routine.view(self.routine_t)
-        problems = self.problems()
+        problems = self.problems() + tuple(g.notice for g in self.gloves if g.notice)
         status = "  ".join(
             f"{g.label} {g.pipeline.rate_hz:.0f} Hz {'ok' if g.connected else 'DISCONNECTED'}"
             f" lost {g.link.stats.lost_samples}"
