@@ -523,7 +523,7 @@ class LiveFigure:
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
             self.alert_banner.set_visible(True)
-            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.text}", OLDER_ALERT_CHARS, placeholder="...")
+            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.message or b.text}", OLDER_ALERT_CHARS, placeholder="...")
                      for b in shown[1:ALERTS_LISTED]]
             self.alert_older.set_text("\n".join(older))
             self.alert_older.set_visible(bool(older))

@@ -123,8 +123,10 @@ def render(s: LiveSnapshot, *, colour: bool = False, width: int = 80) -> str:
     for v in s.sensors:
         bar = force_bar(v.force_n, v.edges_n)
         force = f"{v.force_n:5.1f} N" if math.isfinite(v.force_n) else "  --- N"
-        label = BAND_LABELS.get(v.band, v.band).lower()
-        if v.band == "fault" and v.fault:
+        label = v.label or BAND_LABELS.get(v.band, v.band).lower()
+        if v.over_range:
+            force = ""                                    # the label says "> 20 N (over range)"
+        elif not v.label and v.band == "fault" and v.fault:
             label += f" ({v.fault})"
         out.append(f"{v.name:<{name_w}} {_paint(bar, v.band, colour)} {force}  {_paint(label, v.band, colour)}")
     # alerts and problems
@@ -133,7 +135,7 @@ def render(s: LiveSnapshot, *, colour: bool = False, width: int = 80) -> str:
         out.append(rule)
     for i, a in enumerate(shown[:ALERTS_LISTED]):
         prefix = f"{a.severity.upper()} ({a.age_s:.0f} s ago): " if i else f"{a.severity.upper()}: "
-        lines = _wrap(prefix + a.text, width, "")
+        lines = _wrap(prefix + ((a.message or a.text) if i else a.text), width, "")
         out += [_paint(x, a.severity, colour) if i == 0 else x for x in lines]
     for p in s.problems:
         out += [_paint(x, "problem", colour) for x in _wrap("PROBLEM: " + p, width, "")]
