@@ -70,7 +70,7 @@ def _restore_signal_handlers() -> None:
 
 def cmd_ports(args) -> int:
     from .ports import scan
-    found = scan(probe=not args.no_probe)
+    found = scan(probe=not args.no_probe, urls=args.urls)
     if args.json:
         print(json.dumps([p.__dict__ for p in found], indent=1))
         return 0
@@ -81,7 +81,8 @@ def cmd_ports(args) -> int:
     for p in found:
         mark = "GLOVE" if p.glove else "     "
         detail = p.glove or p.problem.split(":", 1)[-1].strip()[:90] or p.description
-        print(f"{mark}  {p.device:28s} {detail}")
+        from .protocol import printable
+        print(printable(f"{mark}  {p.device:28s} {detail}", 300))
     return 0
 
 
@@ -174,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ports", help="list serial ports and mark the gloves")
     s.add_argument("--json", action="store_true")
     s.add_argument("--no-probe", action="store_true", help="only list, do not talk to the ports")
+    s.add_argument("urls", nargs="*", metavar="URL",
+                   help="also probe these ports or URLs (socket://, rfc2217://...); without them "
+                        "only this machine's serial devices are probed")
     s.set_defaults(func=cmd_ports)
 
     s = sub.add_parser("flash", help="deploy the firmware to a board with mpremote")
