@@ -170,6 +170,14 @@ class BandSummary:
         h["fault_s"] += float((band < 0).sum()) * self.dt
         h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
 
+    def region_seconds(self) -> dict:
+        """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
+        out = {}
+        for region, hands in list(self.data.items()):
+            if region != "none":
+                out[region] = max((h["on_body_s"] for h in list(hands.values())), default=0.0)
+        return out
+
     def as_dict(self) -> dict:
         out = {}
         for region, hands in self.data.items():
@@ -217,6 +225,7 @@ class LiveSession:
         self.routine_done = False
         self.paused = False
         self.marks = 0
+        self.mark_times: list[float] = []
         self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove label)
         self.all_alerts: list[dict] = []
         self.summary = BandSummary(self.gloves[0].pipeline.rate_hz)
@@ -317,6 +326,7 @@ class LiveSession:
     def mark(self, text: str = "mark") -> None:
         with self._lock:
             self.marks += 1
+            self.mark_times.append(round(self.session_time(), 3))
         self._event_all("mark", text=text)
 
     def set_region(self, region: str | None, source: str = "key") -> None:
@@ -647,7 +657,7 @@ class LiveSession:
         with self._lock:
             alerts = tuple(AlertView(a.t_s, a.rule, a.severity, a.text, a.sensor, max(0.0, now - a.t_s))
                            for a in self.alerts if now - a.t_s <= ALERT_SHOW_S)
-            paused, marks = self.paused, self.marks
+            paused, marks, mark_times = self.paused, self.marks, tuple(self.mark_times[-20:])
         stage = None
         if self.routine is not None and self.stage_index is not None and not self.routine_done:
             stage = self.routine.view(self.routine_t)
@@ -666,7 +676,8 @@ class LiveSession:
             skill=self.opt.skill,
             region_keys=tuple((r.key, r.id, r.name) for r in ps.regions.values()),
             alerts=alerts, stage=stage, status=status, paused=paused, problems=problems,
-            marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id})
+            marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id},
+            mark_times=mark_times, region_time_s=self.summary.region_seconds())
 
     # --- the end --------------------------------------------------------------------------
     def _summary(self) -> dict:

@@ -671,8 +671,9 @@ class MplView:
     the window quits the session; the window closes when the source stops running.
     """
 
-    def __init__(self, source, fps: float = 30):
+    def __init__(self, source, fps: float = 30, sound=None):
         self.source = source
+        self.sound = sound            # a SoundMonitor (live/sound.py), started with the window
         self.fps = float(fps)
         self.live: LiveFigure | None = None
         self.frames = 0
@@ -701,9 +702,13 @@ class MplView:
         self._timer = fig.canvas.new_timer(interval=max(1, int(1000 / self.fps)))
         self._timer.add_callback(self._tick)
         self._timer.start()
+        if self.sound is not None:
+            self.sound.start()
         try:
             plt.show(block=True)
         finally:
+            if self.sound is not None:
+                self.sound.stop()
             self._timer.stop()
             self.live.close()
             plt.close(fig)
