@@ -232,11 +232,7 @@ def cmd_practice(args) -> int:
     if args.no_review or args.no_log:
         return 0
     logs = [g["log"] for g in summary["gloves"] if g["log"]]
-    try:
-        from ..review import command as review_command
-    except ImportError:
-        _say("review is not available in this installation")
-        return 0
+    from ..review import command as review_command
     rc = 0
     for path in logs:
         html = args.html or str(Path(path).with_suffix(".html"))

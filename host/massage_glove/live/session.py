@@ -215,8 +215,6 @@ class LiveSession:
                             sensitivity=o.sensitivity, settings=settings)
             ring = int(o.window_s * pipe.rate_hz * 1.25) + 16
             self.gloves.append(_Glove(i, link, pipe, cal, ring))
-        self.region: str | None = o.region
-        self.technique: str | None = None
         self.stage_index: int | None = None
         self.routine = o.routine
         self.routine_t = 0.0
@@ -252,7 +250,7 @@ class LiveSession:
                     profile=o.profile_name or "default", skill_level=o.skill,
                     sensitivity=self.profile_set.sensitivity_factor(o.sensitivity), extra=extra)
         for g in self.gloves:
-            self._apply_region(g, self.region, "start")
+            self._apply_region(g, o.region, "start")
             g.link.start()
             for target, name in ((self._acquire, "acquire"), (self._command_loop, "commands")):
                 t = threading.Thread(target=target, args=(g,), name=f"{name}-{g.label}", daemon=True)
@@ -332,8 +330,6 @@ class LiveSession:
     def set_region(self, region: str | None, source: str = "key") -> None:
         if region is not None and region not in self.profile_set.regions:
             raise GloveError(f"no region {region!r}")
-        with self._lock:
-            self.region = region
         for g in self.gloves:
             g.controls.put(lambda g=g: self._apply_region(g, region, source))
 
@@ -501,9 +497,6 @@ class LiveSession:
         self.stage_index = i
         st = self.routine.stages[i]
         self._event_all("stage", t_dev=t_dev, stage=st.id, technique=st.technique, source="routine")
-        self.technique = st.technique
-        with self._lock:
-            self.region = st.region
         for other in self.gloves:
             tech = st.technique if st.technique in other.pipeline.profile_set.techniques else None
             if other is g:

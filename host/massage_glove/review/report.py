@@ -149,7 +149,6 @@ class Session:
         self.band = np.full((n, nch), -1, np.int8)
         self.ratio = np.zeros((n, nch))       # force / the region's limit
         self.contact = np.zeros((n, nch), bool)
-        self.allowed = np.full(n, 3, np.int8)
         self.regions_seen = [r for r in dict.fromkeys(self.region.tolist()) if r is not None]
         for r in [None] + self.regions_seen:
             m = self.region == r if r is not None else np.array([x is None for x in self.region])
@@ -163,7 +162,6 @@ class Session:
             self.band[m] = np.where(np.isnan(fr), -1, classify_n(_settle(fr), P.edges_n))
             self.ratio[m] = _settle(fr) / P.limit_n
             self.contact[m] = _settle(fr) >= P.contact_n
-            self.allowed[m] = P.allowed_band if r is not None else 3
         self.edges = {r: ps.resolve(r, self.skill, self.sensitivity, dev.channels)
                       for r in self.regions_seen if r in ps.regions}
         H = len(self.hands)
