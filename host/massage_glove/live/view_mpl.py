@@ -52,6 +52,9 @@ ALERT_WRAP = 58                    # characters per banner line
 ALERT_LINES = 2                    # banner lines at most (the full sentence is in the log)
 OLDER_ALERT_CHARS = 60             # one line each under the routine
 KEYS_LINE_CHARS = 92               # key legend line length (monospace, clear of the problems box)
+INSTRUCTION_WRAP = 56             # characters per instruction line
+INSTRUCTION_LINES = 3              # lines at most (the routine's instructions are written short)
+LONG_LABEL_SHRINK = 0.7            # font of a hand's band name longer than "TOO MUCH"
 MARK_SHOW_S = 4.0                  # a mark is acknowledged on screen this long
 MARK_LINES = 3                     # marks drawn on each trace axes at most (the newest)
 BAND_LABEL_FIT = 1.15              # a band's name is shown when the band is this x the text tall
@@ -308,7 +311,7 @@ class LiveFigure:
         # the heel's single trace gets room for its four band names too
         ratios = [1.35 if len(g.columns) > 1 else 1.0 for g in groups] or [1.0]
         if groups:
-            gs = fig.add_gridspec(len(groups), 1, left=0.062, right=0.53, top=0.695, bottom=0.165,
+            gs = fig.add_gridspec(len(groups), 1, left=0.062, right=0.53, top=0.695, bottom=0.195,
                                   height_ratios=ratios, hspace=0.22)
         first_ax = None
         site_handles: dict[str, Line2D] = {}
@@ -425,9 +428,9 @@ class LiveFigure:
                                   linespacing=1.1)
         self.stage_title = animated(fig.text(0.60, 0.965, "", fontsize=17, fontweight="bold",
                                              va="center", ha="left", color=TEXT_DARK))
-        self.stage_instr = animated(fig.text(0.60, 0.895, "", fontsize=15, va="center", ha="left",
-                                             color=TEXT_DARK, linespacing=1.15))
-        self.stage_next = animated(fig.text(0.60, 0.832, "", fontsize=14, va="center", ha="left",
+        self.stage_instr = animated(fig.text(0.60, 0.925, "", fontsize=14.5, va="top", ha="left",
+                                             color=TEXT_DARK, linespacing=1.1))
+        self.stage_next = animated(fig.text(0.60, 0.822, "", fontsize=14, va="center", ha="left",
                                             color="#444444", style="italic"))
         self.stage_clock = animated(fig.text(0.993, 0.965, "", fontsize=30, fontweight="bold",
                                              va="center", ha="right", color=TEXT_DARK,
@@ -447,7 +450,7 @@ class LiveFigure:
             linespacing=1.15,
             bbox=dict(boxstyle="round,pad=0.4", facecolor=SEVERITY_COLOURS["danger"], lw=2,
                       edgecolor=SEVERITY_COLOURS["danger"])))
-        self.alert_older = animated(fig.text(0.60, 0.785, "", fontsize=12, ha="left", va="center",
+        self.alert_older = animated(fig.text(0.60, 0.778, "", fontsize=12, ha="left", va="center",
                                              color=TEXT_DARK, linespacing=1.2))
         # problems: bottom right, clear of the traces (so they never force a redraw there)
         self.problems_text = animated(fig.text(
@@ -455,7 +458,7 @@ class LiveFigure:
             zorder=11, bbox=dict(boxstyle="round,pad=0.5", facecolor="#c62828", edgecolor="#7f0000", lw=2)))
         # paused: a badge in the header and a frame round the window; nothing is covered
         self.paused_text = animated(fig.text(
-            0.993, 0.832, "PAUSED  (space resumes)", fontsize=15, fontweight="bold", ha="right",
+            0.993, 0.822, "PAUSED  (space resumes)", fontsize=15, fontweight="bold", ha="right",
             va="center", color="white", zorder=12,
             bbox=dict(boxstyle="round,pad=0.3", facecolor=PAUSE_COLOUR, lw=0)))
         self.paused_frame = animated(Rectangle((0.0015, 0.0015), 0.997, 0.997, transform=fig.transFigure,
@@ -593,7 +596,11 @@ class LiveFigure:
                 letter.set_text(BAND_LETTERS.get(band, ""))
                 letter.set_color(BAND_TEXT_COLOURS.get(band, TEXT_DARK))
             band = s.hand_band.get(p.hand, "none")
-            p.band_text.set_text(BAND_LABELS.get(band, band.upper()))
+            label = BAND_LABELS.get(band, band.upper())
+            p.band_text.set_text(label)
+            # long names ("NO CONTACT", "SENSOR FAULT") smaller, so they stay in their column
+            p.band_text.set_fontsize(self._base_fonts[p.band_text] * self._scale
+                                     * (LONG_LABEL_SHRINK if len(label) > 8 else 1.0))
             p.band_text.get_bbox_patch().set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
             p.band_text.set_color(BAND_TEXT_COLOURS.get(band, "white"))
         # the back: the current region, time worked per region (coarse steps: redrawn seldom)
@@ -620,7 +627,11 @@ class LiveFigure:
         st = s.stage
         if st is not None:
             self.stage_title.set_text(f"Stage {st.index + 1}/{st.count}: {st.name}")
-            self.stage_instr.set_text("\n".join(textwrap.wrap(st.instruction, 52)[:2]))
+            lines = textwrap.wrap(st.instruction, INSTRUCTION_WRAP)
+            if len(lines) > INSTRUCTION_LINES:
+                lines = lines[:INSTRUCTION_LINES]
+                lines[-1] = textwrap.shorten(lines[-1] + " ...", INSTRUCTION_WRAP, placeholder=" ...")
+            self.stage_instr.set_text("\n".join(lines))
             self.stage_next.set_text(f"Next: {st.next_name}" if st.next_name else "Last stage")
             self.stage_clock.set_text(_countdown(st.remaining_s))
             self.stage_clock.set_color(BAND_COLOURS["too_much"] if st.remaining_s <= 5 else TEXT_DARK)
@@ -815,6 +826,7 @@ class MplView:
                 manager.set_window_title("massage-glove live")
             except Exception:     # some backends have no title
                 pass
+        _fit_to_screen(fig)
         self.live = LiveFigure(fig, self.source.snapshot())
         fig.canvas.mpl_connect("key_press_event", self._on_key)
         fig.canvas.mpl_connect("close_event", self._on_close)
@@ -872,3 +884,21 @@ class MplView:
     def _on_close(self, event) -> None:
         if self.source.running:
             self.source.key("q")
+
+
+def _fit_to_screen(fig, margin: float = 0.94) -> None:
+    """Shrink the window to fit the screen (Tk reports its size; other toolkits keep theirs).
+
+    The text scales with the window (LiveFigure), so a smaller screen gets a smaller but
+    complete picture rather than a window cut off at the screen's edge.
+    """
+    try:
+        win = fig.canvas.manager.window
+        sw, sh = int(win.winfo_screenwidth()), int(win.winfo_screenheight())
+    except Exception:          # not Tk, or no screen size: leave the window as it is
+        return
+    w_in, h_in = fig.get_size_inches()
+    w_px, h_px = w_in * fig.dpi, h_in * fig.dpi
+    k = min(1.0, margin * sw / w_px, margin * sh / h_px)
+    if k < 1.0:
+        fig.set_size_inches(w_in * k, h_in * k, forward=True)
