@@ -133,7 +133,10 @@ def _fmt_pct(p) -> str:
     return "-" if p is None else f"{p:.0f} %"
 
 
-def back_svg(stats: dict, names: dict, *, current: str | None = None, width_px: int = 620,
+KEY_CHAR_PX = 7.4                  # average width of a 13 px sans-serif character (key layout)
+
+
+def back_svg(stats: dict, names: dict, *, current: str | None = None, drawing_px: int = 260,
              title: str = "Time and pressure in band per region") -> str:
     """The back as a standalone SVG string, each region shaded by its % in band, numbered, and
     a key with its name, time worked and % in band. Every text is XML-escaped.
@@ -149,7 +152,7 @@ def back_svg(stats: dict, names: dict, *, current: str | None = None, width_px: 
         if pct is not None and (not isinstance(pct, (int, float)) or not (0.0 <= pct <= 100.0)):
             raise ValueError(f"back_svg: stats[{rid!r}]['pct_in_band'] must be 0..100 or None, not {pct!r}")
     e = lambda s: html.escape(str(s), quote=True)            # noqa: E731
-    draw_w = width_px * 0.42
+    draw_w = float(drawing_px)
     scale = draw_w / (XLIM[1] - XLIM[0])
     draw_h = (YLIM[1] - YLIM[0]) * scale
     height_px = max(draw_h + 40, 30 + 22 * (len(REGION_ORDER) + 2))
@@ -157,24 +160,28 @@ def back_svg(stats: dict, names: dict, *, current: str | None = None, width_px: 
     def pt(x, y):
         return f"{(x - XLIM[0]) * scale:.1f},{(YLIM[1] - y) * scale + 30:.1f}"
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="backmap" width="{width_px}" '
-           f'height="{height_px:.0f}" viewBox="0 0 {width_px} {height_px:.0f}" role="img" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="backmap" width="__W__" '
+           f'height="{height_px:.0f}" viewBox="0 0 __W__ {height_px:.0f}" role="img" '
            f'aria-label="{e(title)}">',
            f'<title>{e(title)}</title>',
            f'<text x="4" y="18" font-size="14" font-weight="bold" font-family="sans-serif">{e(title)}</text>',
            f'<polygon points="{" ".join(pt(x, y) for x, y in OUTLINE)}" fill="#f3d9c4" stroke="#9c7a62"/>']
     order = [r for r in REGION_ORDER if r in REGION_SHAPES] + [r for r in REGION_SHAPES if r not in REGION_ORDER]
-    for n, rid in enumerate(order, 1):
+    keys = {}
+    for rid in order:
         st = stats.get(rid)
         name = names.get(rid, rid)
         if st is None or not st.get("seconds"):
-            fill, label = "#e6e6e6", f"{name}: not worked"
+            keys[rid] = ("#e6e6e6", f"{name}: not worked")
         else:
             pct = st.get("pct_in_band")
             # in band share as lightness of one blue: 100 % deep, 0 % pale (and the number says it)
-            a = 0.15 + 0.85 * ((pct or 0.0) / 100.0)
-            fill = _mix("#ffffff", "#1f5fb0", a)
-            label = f"{name}: {clock(st['seconds'])} worked, {_fmt_pct(pct)} in band"
+            keys[rid] = (_mix("#ffffff", "#1f5fb0", 0.15 + 0.85 * ((pct or 0.0) / 100.0)),
+                         f"{name}: {clock(st['seconds'])} worked, {_fmt_pct(pct)} in band")
+    width_px = int(draw_w + 24 + KEY_CHAR_PX * max(len(f"10 {lab}") for _f, lab in keys.values()))
+    out[0] = out[0].replace("__W__", str(width_px))
+    for n, rid in enumerate(order, 1):
+        fill, label = keys[rid]
         cls = "region current" if rid == current else "region"
         stroke = ' stroke="#1a1a1a" stroke-width="3"' if rid == current else ' stroke="#8c8c8c"'
         for poly in REGION_SHAPES[rid]:

@@ -52,6 +52,7 @@ ALERT_WRAP = 58                    # characters per banner line
 ALERT_LINES = 2                    # banner lines at most (the full sentence is in the log)
 OLDER_ALERT_CHARS = 60             # one line each under the routine
 KEYS_LINE_CHARS = 92               # key legend line length (monospace, clear of the problems box)
+STAGE_TITLE_CHARS = 36            # clear of the countdown
 INSTRUCTION_WRAP = 56             # characters per instruction line
 INSTRUCTION_LINES = 3              # lines at most (the routine's instructions are written short)
 LONG_LABEL_SHRINK = 0.7            # font of a hand's band name longer than "TOO MUCH"
@@ -59,7 +60,7 @@ MARK_SHOW_S = 4.0                  # a mark is acknowledged on screen this long
 MARK_LINES = 3                     # marks drawn on each trace axes at most (the newest)
 BAND_LABEL_FIT = 1.15              # a band's name is shown when the band is this x the text tall
 # Text grows and shrinks with the window: every font size is its size at the design size
-# (FIG_SIZE_IN at FIG_DPI, 1280 x 720) times min(width / 1280, height / 720).
+# (FIG_SIZE_IN, 1280 x 720 at FIG_DPI) times min(width / 16 in, height / 9 in).
 PROBLEM_WRAP = 40                  # characters per line of the problems box
 ALERTS_LISTED = 3                  # the newest in the banner, older ones below it
 TRACE_PX_PER_BUCKET = 2            # traces keep the lowest and highest sample per 2 pixels
@@ -360,7 +361,7 @@ class LiveFigure:
         if site_handles:
             self.legend = fig.legend(list(site_handles.values()), list(site_handles), loc="lower left",
                                      bbox_to_anchor=(0.055, 0.70), ncol=min(8, len(site_handles)),
-                                     fontsize=11, frameon=False, handlelength=1.6, columnspacing=1.0,
+                                     fontsize=11, frameon=False, handlelength=1.6, columnspacing=0.8,
                                      handletextpad=0.5, borderaxespad=0.0)
 
         # hand pictures and each hand's band, big; the back beside them
@@ -477,11 +478,13 @@ class LiveFigure:
 
     def _rescale(self) -> bool:
         """Font sizes for the figure's size now (see FIG_SIZE_IN); True when they changed."""
-        size = (round(self.fig.bbox.width), round(self.fig.bbox.height))
+        # in inches: font sizes are points, so a screen's pixel density is already in them
+        w_in, h_in = self.fig.get_size_inches()
+        size = (round(w_in, 3), round(h_in, 3))
         if size == self._size_seen:
             return False
         self._size_seen = size
-        k = min(size[0] / (FIG_SIZE_IN[0] * FIG_DPI), size[1] / (FIG_SIZE_IN[1] * FIG_DPI))
+        k = min(size[0] / FIG_SIZE_IN[0], size[1] / FIG_SIZE_IN[1])
         k = max(0.5, k)
         self._scale = k
         for t, base in self._base_fonts.items():
@@ -589,7 +592,7 @@ class LiveFigure:
             for j, c in p.markers.items():
                 band = s.sensors[j].band
                 c.set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
-                c.set_hatch("xxx" if band == "fault" else None)
+                c.set_hatch("///" if band == "fault" else None)
                 if band == "fault":
                     c.set_hatchcolor("white")
                 letter = p.letters[j]
@@ -626,7 +629,8 @@ class LiveFigure:
         # routine
         st = s.stage
         if st is not None:
-            self.stage_title.set_text(f"Stage {st.index + 1}/{st.count}: {st.name}")
+            self.stage_title.set_text(textwrap.shorten(f"Stage {st.index + 1}/{st.count}: {st.name}",
+                                                       STAGE_TITLE_CHARS, placeholder=" ..."))
             lines = textwrap.wrap(st.instruction, INSTRUCTION_WRAP)
             if len(lines) > INSTRUCTION_LINES:
                 lines = lines[:INSTRUCTION_LINES]

@@ -215,7 +215,7 @@ def _hand_panels(s: LiveSnapshot, height: int = 3):
         body = Text("\n" * ((height - 3) // 2) + label, justify="center", style=band_style(band))
         cells.append(Panel(body,
                            title=f"{hand.upper()} HAND", title_align="left",
-                           border_style=BAND_COLOURS.get(band, BAND_COLOURS["none"]),
+                           border_style=band_style(band),
                            style=band_style(band), padding=(0, 1), height=height))
     if cells:
         row.add_row(*cells)
