@@ -207,3 +207,30 @@ def test_the_real_backend_without_a_card_does_not_raise():
 
 def test_quiet_means_no_sound():
     assert sound.make_sound(FakeSource(), quiet=True) is None
+
+
+def test_the_miniaudio_output_feeds_the_device_from_its_buffer():
+    """miniaudio's null backend (a device that consumes samples in real time, no sound card)
+    pulls the queued cue through the same generator a real device uses."""
+    import time
+
+    import miniaudio
+    from massage_glove.live.sound import MiniaudioOutput
+
+    out = MiniaudioOutput(CFG.sample_rate_hz, backends=[miniaudio.Backend.NULL])
+    try:
+        pcm = sound.to_pcm16(sound.synth("firm", CFG))
+        out.play(pcm)
+        queued = out.busy_s()
+        assert queued == pytest.approx(CFG.cues["firm"]["length_s"], abs=0.01)
+        for _ in range(100):                  # the device drains it (0.3 s of sound)
+            time.sleep(0.05)
+            if out.busy_s() == 0.0:
+                break
+        assert out.busy_s() == 0.0
+        out.play(pcm)
+        out.play(sound.to_pcm16(sound.synth("too_much", CFG)), interrupt=True)
+        assert out.busy_s() > 0.9 * (len(sound.synth("too_much", CFG)) / CFG.sample_rate_hz)
+        assert out.busy_s() < len(sound.synth("too_much", CFG)) / CFG.sample_rate_hz + 0.01
+    finally:
+        out.close()

@@ -250,7 +250,7 @@ class _Silenced:
 class MiniaudioOutput:
     """A playback device fed from a buffer: `play(pcm16)` queues, an alarm replaces what waits."""
 
-    def __init__(self, rate: int):
+    def __init__(self, rate: int, backends=None):
         import miniaudio
         self.rate = rate
         self._buf = bytearray()
@@ -258,7 +258,7 @@ class MiniaudioOutput:
         with _Silenced():
             self.device = miniaudio.PlaybackDevice(
                 output_format=miniaudio.SampleFormat.SIGNED16, nchannels=1, sample_rate=rate,
-                buffersize_msec=60, app_name="massage-glove")
+                buffersize_msec=60, app_name="massage-glove", backends=backends)
             gen = self._frames()
             next(gen)
             self.device.start(gen)
