@@ -176,3 +176,15 @@ def test_the_back_beside_the_hands_shows_the_region_and_time_worked():
     step(src, live, 1.0)
     assert all(p.get_linewidth() > 3 for p in live.backmap.patches["neck"])
     assert live.back_limit.get_text() == "limit LIGHT"
+
+
+def test_texts_from_outside_are_shown_as_text():
+    import dataclasses
+
+    src, live = make()
+    src.alert("Ease off: $\\frac{1}{0}$ \x1b[2J\x07 now")          # TeX and escapes: plain text
+    snap = dataclasses.replace(src.snapshot(), status="glove \x1b]0;x\x07 ok $5")
+    live.frame(snap)
+    live.canvas.draw()                                              # a bad TeX string would raise
+    assert live.alert_banner.get_text().startswith("Ease off: $\\frac{1}{0}$ [2J now")
+    assert "\x1b" not in live.status_text.get_text() and "$5" in live.status_text.get_text()

@@ -38,6 +38,7 @@ from matplotlib.text import Text
 from matplotlib.transforms import Affine2D, Bbox
 
 from ..backmap import BackMap
+from .sanitize import clean
 from .state import BAND_COLOURS, BAND_LABELS, BAND_LETTERS, BAND_TEXT_COLOURS, BANDS, LiveSnapshot
 
 log = logging.getLogger(__name__)
@@ -348,7 +349,7 @@ class LiveFigure:
             for j in g.columns:
                 v = s.sensors[j]
                 colour, ls = SITE_STYLES.get(v.site) or next(others)
-                label = v.site.replace("knuckle_", "knuckle ").replace("palm_heel", "heel")
+                label = clean(v.site).replace("knuckle_", "knuckle ").replace("palm_heel", "heel")
                 (line,) = ax.plot([], [], color=colour, ls=ls, lw=2.0, label=label, zorder=2)
                 g.lines.append(animated(line))
                 site_handles.setdefault(label, line)
@@ -471,6 +472,8 @@ class LiveFigure:
         self._animated = anim
         self._always_dirty = {a for g in groups for a in (*g.lines, *g.mark_lines)}
         self._drawn = {}
+        for t in fig.findobj(Text):
+            t.set_parse_math(False)      # a "$" in a name or an alert is a dollar, not TeX
         self._base_fonts = {t: t.get_fontsize() for t in fig.findobj(Text)}
         self._base_ticks = {g.ax: 12 for g in groups}
         self._size_seen = None
@@ -544,7 +547,7 @@ class LiveFigure:
                 g.limit_line.set_visible(True)
             else:
                 g.limit_line.set_visible(False)
-        self.region_text.set_text(s.region_name + (f"   ({s.skill})" if s.skill else ""))
+        self.region_text.set_text(clean(s.region_name) + (f"   ({clean(s.skill)})" if s.skill else ""))
         if limit is not None:
             for box, text in ((self.limit_text, f"limit: {BAND_LABELS[limit]}"),
                               (self.back_limit, f"limit {BAND_LABELS[limit]}")):
@@ -555,8 +558,8 @@ class LiveFigure:
         else:
             self.limit_text.set_visible(False)
             self.back_limit.set_visible(False)
-        self.note_text.set_text("\n".join(textwrap.wrap(s.region_note, 60)[:2]))
-        regions = [(("> " if rid == s.region else "  ") + f"{k} {rid.replace('_', ' ')}")
+        self.note_text.set_text("\n".join(textwrap.wrap(clean(s.region_note), 60)[:2]))
+        regions = [(("> " if rid == s.region else "  ") + clean(f"{k} {rid.replace('_', ' ')}"))
                    for k, rid, name in s.region_keys]
         lines, line = [], ""
         for r in regions:
@@ -629,14 +632,14 @@ class LiveFigure:
         # routine
         st = s.stage
         if st is not None:
-            self.stage_title.set_text(textwrap.shorten(f"Stage {st.index + 1}/{st.count}: {st.name}",
+            self.stage_title.set_text(textwrap.shorten(clean(f"Stage {st.index + 1}/{st.count}: {st.name}"),
                                                        STAGE_TITLE_CHARS, placeholder=" ..."))
-            lines = textwrap.wrap(st.instruction, INSTRUCTION_WRAP)
+            lines = textwrap.wrap(clean(st.instruction), INSTRUCTION_WRAP)
             if len(lines) > INSTRUCTION_LINES:
                 lines = lines[:INSTRUCTION_LINES]
                 lines[-1] = textwrap.shorten(lines[-1] + " ...", INSTRUCTION_WRAP, placeholder=" ...")
             self.stage_instr.set_text("\n".join(lines))
-            self.stage_next.set_text(f"Next: {st.next_name}" if st.next_name else "Last stage")
+            self.stage_next.set_text(clean(f"Next: {st.next_name}") if st.next_name else "Last stage")
             self.stage_clock.set_text(_countdown(st.remaining_s))
             self.stage_clock.set_color(BAND_COLOURS["too_much"] if st.remaining_s <= 5 else TEXT_DARK)
         else:
@@ -651,12 +654,12 @@ class LiveFigure:
             colour = SEVERITY_COLOURS.get(a.severity, SEVERITY_COLOURS["danger"])
             on = alert_flash_on(a.age_s)
             self.alert_banner.set_text("\n".join(textwrap.wrap(
-                textwrap.shorten(a.text, ALERT_WRAP * ALERT_LINES, placeholder=" ..."), ALERT_WRAP)))
+                textwrap.shorten(clean(a.text), ALERT_WRAP * ALERT_LINES, placeholder=" ..."), ALERT_WRAP)))
             self.alert_banner.set_color("white" if on else colour)
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
             self.alert_banner.set_visible(True)
-            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.text}", OLDER_ALERT_CHARS, placeholder="...")
+            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {clean(b.text)}", OLDER_ALERT_CHARS, placeholder="...")
                      for b in shown[1:ALERTS_LISTED]]
             self.alert_older.set_text("\n".join(older))
             self.alert_older.set_visible(bool(older))
@@ -666,11 +669,11 @@ class LiveFigure:
             self.alert_older.set_text("")
             self.alert_older.set_visible(False)
         self.problems_text.set_text("\n".join(line for p in s.problems
-                                              for line in textwrap.wrap(f"PROBLEM: {p}", PROBLEM_WRAP)))
+                                              for line in textwrap.wrap(f"PROBLEM: {clean(p)}", PROBLEM_WRAP)))
         self.problems_text.set_visible(bool(s.problems))
         self.paused_text.set_visible(bool(s.paused))
         self.paused_frame.set_visible(bool(s.paused))
-        self.status_text.set_text(f"{int(s.t_s) // 60}:{int(s.t_s) % 60:02d}   marks {s.marks}   {s.status}")
+        self.status_text.set_text(f"{int(s.t_s) // 60}:{int(s.t_s) % 60:02d}   marks {s.marks}   {clean(s.status)}")
         return list(self._animated)
 
     def frame(self, s: LiveSnapshot) -> list:

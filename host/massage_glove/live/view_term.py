@@ -26,7 +26,6 @@ import math
 import os
 import sys
 import time
-import unicodedata
 
 from rich.console import Console, Group
 from rich.layout import Layout
@@ -35,6 +34,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from .sanitize import clean
 from .state import BAND_COLOURS, BAND_LABELS, BAND_TEXT_COLOURS, BANDS, LiveSnapshot
 
 ALERT_SHOW_S = 5.0           # alerts stay listed this long
@@ -49,13 +49,6 @@ SEVERITY_STYLES = {"danger": f"bold {BAND_TEXT_COLOURS['too_much']} on {BAND_COL
 PROBLEM_STYLE = "bold white on #c62828"
 _HAND_ORDER = ("left", "right")
 _RANK = {"too_much": 5, "fault": 4, "firm": 3, "medium": 2, "light": 1, "none": 0}
-
-
-def clean(text) -> str:
-    """`text` without control or format characters (escape sequences, bidi overrides, NUL...)."""
-    s = str(text)
-    return "".join(c if unicodedata.category(c)[0] != "C" else ("" if c not in "\t\n" else " ")
-                   for c in s)
 
 
 def band_style(band: str) -> str:
