@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: practice test bench venv clean
+.PHONY: practice test bench venv clean review-pngs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
+
+# the debrief of a good, a heavy and a rushed simulated session, drawn by headless
+# Chromium (Debian: apt-get install chromium) to docs/review-*.png
+review-pngs: $(STAMP)
+	$(BIN)/python docs/review_screenshots.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -136,6 +136,23 @@ def fit_band_labels(bounds_px, label_px: float, fit: float = BAND_LABEL_FIT) -> 
     return [(hi - lo) >= fit * label_px for lo, hi in zip(bounds_px[:-1], bounds_px[1:])]
 
 
+def over_range_runs(x: np.ndarray, f: np.ndarray, over, columns) -> tuple[np.ndarray, np.ndarray]:
+    """The over-range samples of `columns` as one polyline: each run at its force (the range),
+    runs separated by nan. Empty when nothing is over range."""
+    if over is None or not len(x):
+        return np.zeros(0), np.zeros(0)
+    xs, ys = [], []
+    for j in columns:
+        o = over[:, j]
+        if not o.any():
+            continue
+        d = np.diff(np.r_[0, o.astype(np.int8), 0])
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            xs += [x[a], x[b - 1], np.nan]
+            ys += [f[a, j], f[b - 1, j], np.nan]
+    return np.asarray(xs, float), np.asarray(ys, float)
+
+
 def _hands_of(snapshot: LiveSnapshot) -> list[str]:
     present = []
     for s in snapshot.sensors:
@@ -234,6 +251,7 @@ class _Group:
         self.limit_line = None
         self.span_labels = []
         self.mark_lines = []
+        self.over_line = None
 
 
 class _HandPicture:
@@ -244,6 +262,7 @@ class _HandPicture:
         self.letters: dict[int, Text] = {}       # trace column -> the band's letter on the marker
         self.band_text = None
         self.name_text = None
+        self.held_text = None
 
 
 class LiveFigure:
@@ -353,6 +372,10 @@ class LiveFigure:
                 (line,) = ax.plot([], [], color=colour, ls=ls, lw=2.0, label=label, zorder=2)
                 g.lines.append(animated(line))
                 site_handles.setdefault(label, line)
+            # samples over the sensor's range: a thick too-much bar along the trace
+            (ol,) = ax.plot([], [], color=BAND_COLOURS["too_much"], lw=6, solid_capstyle="butt",
+                            zorder=2.5)
+            g.over_line = animated(ol)
             for _ in range(MARK_LINES):
                 ml = ax.axvline(0.0, color=TEXT_DARK, lw=1.4, ls=(0, (2, 2)), zorder=3)
                 ml.set_visible(False)
@@ -406,6 +429,9 @@ class LiveFigure:
                 cx, 0.665, "", ha="center", va="center", fontsize=band_fs,
                 fontweight="bold", color="white",
                 bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0)))
+            # a higher band the chain still holds, said with its force and age
+            p.held_text = animated(fig.text(cx, 0.612, "", ha="center", va="center", fontsize=11,
+                                            color=TEXT_DARK, style="italic"))
             self.pictures.append(p)
         back_ax = fig.add_axes((0.872, 0.13, 0.123, 0.47))
         self.backmap = BackMap(back_ax, {rid: name for _k, rid, name in s.region_keys})
@@ -470,7 +496,7 @@ class LiveFigure:
             0.60, 0.06, "", fontsize=15, fontweight="bold", ha="left", va="center", color="white",
             zorder=11, bbox=dict(boxstyle="round,pad=0.35", facecolor=TEXT_DARK, lw=0)))
         self._animated = anim
-        self._always_dirty = {a for g in groups for a in (*g.lines, *g.mark_lines)}
+        self._always_dirty = {a for g in groups for a in (*g.lines, *g.mark_lines, g.over_line)}
         self._drawn = {}
         for t in fig.findobj(Text):
             t.set_parse_math(False)      # a "$" in a name or an alert is a dollar, not TeX
@@ -583,6 +609,8 @@ class LiveFigure:
         # traces: x in seconds before now, so the axes never move
         x = np.asarray(s.trace_t, float) - s.t_s
         f = np.asarray(s.trace_force, float)
+        over = s.trace_over_range
+        over = np.asarray(over, bool) if over is not None and np.shape(over) == f.shape else None
         for g in self.groups:
             buckets = max(16, int(g.ax.bbox.width / TRACE_PX_PER_BUCKET))
             for line, j in zip(g.lines, g.columns):
@@ -590,6 +618,7 @@ class LiveFigure:
                     line.set_data(*decimate_minmax(x, f[:, j], buckets))
                 else:
                     line.set_data([], [])
+            g.over_line.set_data(*over_range_runs(x, f, over, g.columns))
         # hand pictures and bands
         for p in self.pictures:
             for j, c in p.markers.items():
@@ -609,6 +638,8 @@ class LiveFigure:
                                      * (LONG_LABEL_SHRINK if len(label) > 8 else 1.0))
             p.band_text.get_bbox_patch().set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
             p.band_text.set_color(BAND_TEXT_COLOURS.get(band, "white"))
+            p.held_text.set_text(textwrap.shorten(clean((s.hand_held or {}).get(p.hand, "")), 34,
+                                                  placeholder="..."))
         # the back: the current region, time worked per region (coarse steps: redrawn seldom)
         times = {r: 5.0 * np.floor(float(t) / 5.0) for r, t in (s.region_time_s or {}).items()}
         self.backmap.update(s.region or None, None, times)
@@ -659,7 +690,8 @@ class LiveFigure:
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
             self.alert_banner.set_visible(True)
-            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {clean(b.text)}", OLDER_ALERT_CHARS, placeholder="...")
+            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {clean(b.message or b.text)}", OLDER_ALERT_CHARS,
+                                      placeholder="...")
                      for b in shown[1:ALERTS_LISTED]]
             self.alert_older.set_text("\n".join(older))
             self.alert_older.set_visible(bool(older))

@@ -41,6 +41,7 @@ ALERT_SHOW_S = 5.0           # alerts stay listed this long
 MARK_SHOW_S = 4.0            # a mark is acknowledged this long
 BAR_HEADROOM = 1.35          # bar full scale = too-much edge x this
 LINE_PERIOD_S = 1.0          # compact line interval when the output is not a terminal
+MIN_BAR = 24                 # cells of a force bar at least (when the words are long)
 TWO_COLUMNS_AT = 110         # from this width, the hands' sensors side by side
 DEFAULT_CONTROLS = ((" ", "pause / resume"), ("m", "mark a moment"), ("z", "zero the sensors"),
                     ("q", "quit"))
@@ -83,7 +84,11 @@ def _alerts(s: LiveSnapshot):
 
 
 def limit_edge(v, region_limit: str) -> float:
-    """The force where the region's limit ends for this sensor (its too-much edge at most)."""
+    """The force where the region's limit ends for this sensor (its too-much edge at most):
+    the session's own figure (SensorView.limit_n) when it gives one."""
+    limit_n = getattr(v, "limit_n", float("nan"))
+    if math.isfinite(limit_n):
+        return float(limit_n)
     if region_limit in BANDS and BANDS.index(region_limit) < len(v.edges_n):
         return float(v.edges_n[BANDS.index(region_limit)])
     return float(v.edges_n[-1])
@@ -136,6 +141,8 @@ def _bar_text(v, limit_n: float, width: int) -> Text:
 
 
 def _force_text(v) -> str:
+    if getattr(v, "over_range", False):
+        return ""                            # the label says "> 20 N (over range)"
     if math.isfinite(v.force_n):
         return f"{v.force_n:5.1f} N"
     if v.band == "too_much":
@@ -144,6 +151,9 @@ def _force_text(v) -> str:
 
 
 def _band_word(v) -> str:
+    """The sensor's state in words, as the session states it (held bands, over range)."""
+    if getattr(v, "label", ""):
+        return clean(v.label)
     label = BAND_LABELS.get(v.band, clean(v.band)).lower()
     if v.fault:
         label += f" ({clean(v.fault)})"
@@ -206,8 +216,10 @@ def _hand_panels(s: LiveSnapshot, height: int = 3):
         band = s.hand_band.get(hand, "none")
         label = BAND_LABELS.get(band, clean(band).upper())
         body = Text("\n" * ((height - 3) // 2) + label, justify="center", style=band_style(band))
+        held = clean(s.hand_held.get(hand, "")) if getattr(s, "hand_held", None) else ""
         cells.append(Panel(body,
                            title=f"{hand.upper()} HAND", title_align="left",
+                           subtitle=held or None, subtitle_align="right",
                            border_style=band_style(band),
                            style=band_style(band), padding=(0, 1), height=height))
     if cells:
@@ -218,13 +230,15 @@ def _hand_panels(s: LiveSnapshot, height: int = 3):
 def _sensor_rows(s: LiveSnapshot, sensors: list, width: int, rows: int) -> Table:
     """`rows` lines: a title, then the sensors in the given order with bars as wide as fits."""
     name_w = max([len(clean(v.name)) for v in s.sensors] + [4])
-    word_w = max([len(_band_word(v)) for v in sensors] + [6])
+    # the words get what the bar (at least MIN_BAR cells) leaves; longer ones end in "…"
+    word_w = min(max([len(_band_word(v)) for v in sensors] + [6]),
+                 max(12, width - name_w - 8 - 4 - MIN_BAR))
     bar_w = max(8, width - name_w - 8 - word_w - 4)
     g = Table.grid(padding=(0, 1))
     g.add_column(no_wrap=True, width=name_w)
     g.add_column(no_wrap=True, width=bar_w)
     g.add_column(no_wrap=True, width=7, justify="right")
-    g.add_column(no_wrap=True, overflow="ellipsis")
+    g.add_column(no_wrap=True, overflow="ellipsis", max_width=word_w)
     for v in sensors[:max(0, rows)]:
         g.add_row(Text(clean(v.name)), _bar_text(v, limit_edge(v, s.region_limit), bar_w),
                   Text(_force_text(v)), Text(_band_word(v), style=_fg(v.band)))
@@ -259,7 +273,8 @@ def _alert_area(s: LiveSnapshot, width: int, lines: int) -> Text:
     for i, a in enumerate(shown):
         when = "" if i == 0 else f" ({a.age_s:.0f} s ago)"
         style = SEVERITY_STYLES.get(a.severity, "bold") if i == 0 else ""
-        out.append((f"{a.severity.upper()}{when}: {clean(a.text)}", style))
+        text = a.text if i == 0 else (getattr(a, "message", "") or a.text)
+        out.append((f"{a.severity.upper()}{when}: {clean(text)}", style))
     if s.mark_times and s.t_s - s.mark_times[-1] <= MARK_SHOW_S:
         out.append((f"Mark {s.marks} saved at {_clock(s.mark_times[-1])}", "bold reverse"))
     import textwrap
