@@ -282,6 +282,21 @@ class App:
         self.send_events()
         return busy
 
+    def loop(self, until_ms=None):
+        """The main loop: serve the ring, the host and the events; sleep when there is
+        nothing to do. Returns once ticks_ms() passes until_ms (never if None)."""
+        s = self.sampler
+        b = self.b
+        while True:
+            # an idle pass costs one viper call and one poll (a full service() pass costs
+            # about four times as much on a Pico, and the core wakes for every interrupt)
+            if s.work_waiting(self.late_reported) or b.rx_ready() or self.rate_event >= 0:
+                self.service()
+            else:
+                if until_ms is not None and b.ticks_diff(b.ticks_ms(), until_ms) >= 0:
+                    return
+                b.idle()
+
     def run(self):
         s = self.sampler
         self.event(wire.EV_BOOT, wire.NO_CHANNEL, 0, self.b.ticks_us(), self.b.reset_cause(),
@@ -290,13 +305,7 @@ class App:
         try:
             while True:
                 try:
-                    # an idle pass costs one viper call and one poll (a full service()
-                    # pass costs about four times as much on a Pico, and the core wakes
-                    # for every interrupt)
-                    if s.work_waiting(self.late_reported) or self.b.rx_ready() or self.rate_event >= 0:
-                        self.service()
-                    else:
-                        self.b.idle()
+                    self.loop()
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except Exception as e:
