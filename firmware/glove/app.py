@@ -33,7 +33,7 @@ class App:
             button=board.button, limit_buzz_ms=config.LIMIT_BUZZ_MS,
             rp2=getattr(board, "rp2", None))
         self.full = (1 << config.ADC_BITS) - 1
-        self.max_rate = config.MAX_CHANNEL_SAMPLES_PER_S // self.n
+        self.max_rate = min(config.MAX_RATE_HZ, config.MAX_CHANNEL_SAMPLES_PER_S // self.n)
         self.rate = rate_hz or min(config.DEFAULT_RATE_HZ, self.max_rate)
         self.streaming = False
         self.fr = wire.Framer()
@@ -299,6 +299,9 @@ class App:
 
     def run(self):
         s = self.sampler
+        # a lone delimiter first: a host that read REPL text before (a restart from the
+        # prompt) resynchronises at it, and the BOOT frame is not lost (PROTOCOL.md 2.3)
+        self.b.stdout.write(b"\x00")
         self.event(wire.EV_BOOT, wire.NO_CHANNEL, 0, self.b.ticks_us(), self.b.reset_cause(),
                    config.FIRMWARE_VERSION)
         s.start(self.rate, self.b.timer_init)

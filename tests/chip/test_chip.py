@@ -134,7 +134,7 @@ def test_stream_200hz_16ch_no_loss_no_late_tick(glove):
     assert ser.command("rate", 200).ok
     assert ser.command("start").ok
     ser.wait_for(lambda f: isinstance(f, P.Data), 30)
-    data = check_stream(stream(chip, ser, 5.0), 200, N_CH, 950)
+    data = check_stream(stream(chip, ser, 3.0), 200, N_CH, 570)
     # every channel reads its own multiplexer input (channel i is mux input i)
     for f in data[-50:]:
         assert list(f.counts) == QUIET, f.counts
@@ -275,7 +275,7 @@ print('#HEAP', f0, f1, (seq1 - seq0) & 0xFFFF, s.drop_total, s.late, '#')
 """
 
 
-def test_main_loop_allocates_nothing_in_the_steady_state(glove):
+def test_heap_flat_main_loop_allocates_nothing_in_the_steady_state(glove):
     """The real main loop (App.loop) streaming 16 channels at 200 Hz to the host with the
     collector off: the free heap after 3 s of chip time is what it was before."""
     chip, ser = glove
@@ -326,7 +326,8 @@ def test_8_channels(glove):
     info = ser.command("id").info
     assert len(info["channels"]) == 8
     top = info["max_rate_hz"]
-    for rate in sorted({1000, top}):
+    assert top == 1000
+    for rate in (top,):
         assert ser.command("rate", rate).ok
         assert ser.command("start").ok
         ser.wait_for(lambda f: isinstance(f, P.Data), 30)
