@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: practice test bench venv clean
+.PHONY: practice test bench venv clean mutation
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
+
+# mutation testing of the review's metrics against the corpus (docs/REVIEW.md); SCOPE= to widen
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.3,<4'
+	sh tests/review/mutation.sh $(abspath $(BIN))/python $(SCOPE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
