@@ -143,10 +143,9 @@ def _calibration_dir(args, simulated: bool):
     if Path("calibration").is_dir() and (not simulated or Path("calibration", "sim-glove.json").is_file()):
         return "calibration"
     if simulated:
-        from importlib import resources
-        d = resources.files("massage_glove") / "data" / "calibration"
-        if d.is_dir():
-            return str(d)
+        from ..paths import sim_calibration_dir
+        d = sim_calibration_dir()
+        return str(d) if d is not None else None
     return None
 
 
@@ -158,6 +157,13 @@ def run_session(args, *, practice: bool = False) -> dict:
     profile_set = _profile_set(args)
     routine = _routine(args, profile_set)
     skill = args.skill
+    if not args.no_log and not args.log_dir:
+        # the log's directory is checked before any glove starts
+        from ..log.paths import sessions_dir
+        d = sessions_dir()
+        if not d.is_dir():
+            raise GloveError(f"the sessions directory {d} does not exist: create it "
+                             f"(mkdir -p '{d}') or choose another one with --log-dir")
     sims, links = [], []
     routine_start = None
     try:
