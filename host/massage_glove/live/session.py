@@ -197,6 +197,14 @@ class BandSummary:
         h["fault_s"] += float((band < 0).sum()) * self.dt
         h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
 
+    def region_seconds(self) -> dict:
+        """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
+        out = {}
+        for region, hands in list(self.data.items()):
+            if region != "none":
+                out[region] = max((h["on_body_s"] for h in list(hands.values())), default=0.0)
+        return out
+
     def as_dict(self) -> dict:
         out = {}
         for region, hands in self.data.items():
@@ -242,6 +250,7 @@ class LiveSession:
         self.routine_done = False
         self.paused = False
         self.marks = 0
+        self.mark_times: list[float] = []
         self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove index)
         self.all_alerts: list[dict] = []
         self.summary = BandSummary(self.gloves[0].pipeline.rate_hz)
@@ -369,6 +378,7 @@ class LiveSession:
             raise GloveError(f"no mark tag {tag!r}: use one of " + ", ".join(MARK_TAGS.values()))
         with self._lock:
             self.marks += 1
+            self.mark_times.append(round(self.session_time(), 3))
         if tag is None:
             self._event_all("mark", text=text)
         else:
@@ -769,7 +779,7 @@ class LiveSession:
         R = prof0.region
         with self._lock:
             recent = list(self.alerts)
-            paused, marks = self.paused, self.marks
+            paused, marks, mark_times = self.paused, self.marks, tuple(self.mark_times[-20:])
         alerts = []
         for a, gi in recent:
             age = max(0.0, now - a.t_s)
@@ -813,7 +823,8 @@ class LiveSession:
             region_keys=tuple((r.key, r.id, r.name) for r in ps.regions.values()),
             alerts=alerts, stage=stage, status=status, paused=paused, problems=problems,
             marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id},
-            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class)
+            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class,
+            mark_times=mark_times, region_time_s=self.summary.region_seconds())
 
     # --- the end --------------------------------------------------------------------------
     def _summary(self) -> dict:
