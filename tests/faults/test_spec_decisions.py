@@ -71,3 +71,15 @@ def test_reset_restarts_the_simulated_glove_and_the_link_follows_it():
             assert all((b.seq[1:] > b.seq[:-1]).all() for b in blocks)
         finally:
             link.close()
+
+
+def test_the_nominal_curve_in_the_spec_is_the_one_the_host_uses():
+    import re
+    from massage_glove.portable import fsr
+    text = (Path(__file__).resolve().parents[2] / "docs" / "PROTOCOL.md").read_text()
+    for cls, p in fsr.NOMINAL.items():
+        row = re.search(rf"^\| `{cls}` \| (\S+) \| (\S+) \| (\S+) N \| (\S+) N \| (\S+) mm\^2 \|$",
+                        text, re.M)
+        assert row, f"PROTOCOL.md section 5 has no row for {cls}"
+        got = [float(x) for x in row.groups()]
+        assert got == [p["r1_ohm"], p["exponent"], p["f_min_n"], p["f_max_n"], p["area_mm2"]], cls
