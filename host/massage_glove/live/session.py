@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GloveError, LinkError, LogWriteError, TareError
+from ..link import host_clock
 from ..log import open_session_log
 from ..samples import SampleBlock
 from ..signal import Pipeline, default_profile_set
@@ -52,7 +53,12 @@ KEY_PAUSE = " "
 KEY_MARK = "m"
 KEY_TARE = "z"
 KEY_QUIT = "q"
+# Tagged marks: what the receiver said (the review checks that force drops after "softer"
+# and "ouch", seed 003: "soldiering on when they said 'softer'").
+MARK_TAGS = {"-": "softer", "o": "ouch", "+": "good"}
 CONTROL_KEYS = ((KEY_PAUSE, "pause / resume"), (KEY_MARK, "mark a moment"),
+                ("-", "mark: receiver said softer"), ("o", "mark: receiver said ouch"),
+                ("+", "mark: receiver said good"),
                 (KEY_TARE, "zero the sensors (hands off)"), (KEY_QUIT, "quit"))
 
 ALERT_SHOW_S = 6.0          # how long an alert stays in the snapshot once its episode is over
@@ -62,6 +68,10 @@ REGION_BOUND = ("too_much", "over_limit", "over_limit_hand", "static_pressure", 
 BUZZ_MS = {"warning": 150, "danger": 400}
 BUZZ_REPEAT_S = 1.0         # at most one buzz per glove and hand per this many seconds
 BELL_REPEAT_S = 1.0
+# --duration is session (glove) time; when the glove sends nothing the session still ends
+# this long after it on the host's monotonic clock (engineering default: one stall period
+# and a read or two of slack, so a glove that merely lags is not cut short).
+DURATION_GRACE_S = 2.0
 
 
 @dataclass
@@ -123,12 +133,15 @@ class _Glove:
         self.t0_sess = 0.0                   # session time of the first sample
         self.t_sess = 0.0                    # session time of the latest sample
         self.tared = False
+        self.retare = False                  # a re-zero asked for (`z`), not done yet
         self.tare_pending: list[SampleBlock] = []
         self.tare_started: float | None = None
         self.samples = 0
         self.connected = True
         self.problem = ""
+        self.notice = ""                     # what the trainee should do now (zeroing...)
         self.buzzed_at: dict[str, float] = {}
+        self.region_pending: tuple | None = None   # a region set before the first sample
         self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
 
     def session_time(self, t_dev: np.ndarray) -> np.ndarray:
@@ -184,6 +197,14 @@ class BandSummary:
         h["fault_s"] += float((band < 0).sum()) * self.dt
         h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
 
+    def region_seconds(self) -> dict:
+        """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
+        out = {}
+        for region, hands in list(self.data.items()):
+            if region != "none":
+                out[region] = max((h["on_body_s"] for h in list(hands.values())), default=0.0)
+        return out
+
     def as_dict(self) -> dict:
         out = {}
         for region, hands in self.data.items():
@@ -200,7 +221,7 @@ class BandSummary:
 class LiveSession:
     """A practice session on open GloveLinks (see the module docstring)."""
 
-    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=time.time):
+    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=host_clock):
         if not links:
             raise GloveError("no glove to practise with")
         self.opt = o = options or SessionOptions()
@@ -221,8 +242,6 @@ class LiveSession:
                             sensitivity=o.sensitivity, settings=settings)
             ring = int(o.window_s * pipe.rate_hz * 1.25) + 16
             self.gloves.append(_Glove(i, link, pipe, cal, ring))
-        self.region: str | None = o.region
-        self.technique: str | None = None
         self.stage_index: int | None = None
         self.routine = o.routine
         self.routine_t = 0.0
@@ -231,6 +250,7 @@ class LiveSession:
         self.routine_done = False
         self.paused = False
         self.marks = 0
+        self.mark_times: list[float] = []
         self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove index)
         self.all_alerts: list[dict] = []
         self.summary = BandSummary(self.gloves[0].pipeline.rate_hz)
@@ -250,14 +270,21 @@ class LiveSession:
                  "routine": o.routine.key if o.routine else None, **o.extra}
         for g in self.gloves:
             if o.log:
-                cal = (str(g.calibration.path) if g.calibration is not None
-                       and getattr(g.calibration, "path", None) else None)
+                # the calibration file used live (Calibration.source), embedded in the header
+                cal = (g.calibration.source if g.calibration is not None
+                       and g.calibration.source and Path(g.calibration.source).is_file() else None)
                 g.writer = open_session_log(
                     g.info, trainee=o.trainee, directory=o.log_dir, calibration=cal,
                     profile=o.profile_name or "default", skill_level=o.skill,
                     sensitivity=self.profile_set.sensitivity_factor(o.sensitivity), extra=extra)
+        try:
+            for g in self.gloves:
+                self._apply_region(g, o.region, "start", arm=False)
+                self._arm_limits(g)
+        except GloveError:
+            self.close()
+            raise
         for g in self.gloves:
-            self._apply_region(g, self.region, "start")
             g.link.start()
             for target, name in ((self._acquire, "acquire"), (self._command_loop, "commands")):
                 t = threading.Thread(target=target, args=(g,), name=f"{name}-{g.label}", daemon=True)
@@ -272,10 +299,25 @@ class LiveSession:
     def stop(self) -> None:
         self._stop.set()
 
+    def _arm_limits(self, g: _Glove) -> None:
+        """Send the glove its own hard limits now, before its first sample: the safety net
+        is armed whatever starts the session. A glove that refuses them is not used."""
+        limits = g.pipeline.hard_limits_counts()
+        try:
+            g.link.set_limits(limits)
+        except LinkError as e:
+            raise GloveError(f"glove {g.label} did not accept its hard limits ({e}): not starting "
+                             f"without the glove's own safety net") from None
+
     def wait(self, duration_s: float | None = None, poll_s: float = 0.1) -> None:
         """Block until the routine ends, `duration_s` of session time pass, or stop()."""
+        t0 = time.monotonic()
         while self.running:
-            if duration_s is not None and self.session_time() >= duration_s:
+            if duration_s is not None and (
+                    self.session_time() >= duration_s
+                    or time.monotonic() - t0 >= duration_s + DURATION_GRACE_S):
+                # session time is the glove's clock; a glove that sends nothing does not
+                # move it, so the host's monotonic clock ends the session too (a little later)
                 self.stop()
                 break
             time.sleep(poll_s)
@@ -313,6 +355,8 @@ class LiveSession:
             self.set_paused(not self.paused)
         elif k == KEY_MARK:
             self.mark("mark (key)")
+        elif k in MARK_TAGS:
+            self.mark(f"receiver said {MARK_TAGS[k]}", tag=MARK_TAGS[k])
         elif k == KEY_TARE:
             for g in self.gloves:
                 g.controls.put(lambda g=g: self._restart_tare(g))
@@ -328,16 +372,21 @@ class LiveSession:
             self.paused = paused
         self._event_all("note", text="paused" if paused else "resumed")
 
-    def mark(self, text: str = "mark") -> None:
+    def mark(self, text: str = "mark", tag: str | None = None) -> None:
+        """A moment marked in the log; tag: softer / ouch / good (MARK_TAGS) or None."""
+        if tag is not None and tag not in MARK_TAGS.values():
+            raise GloveError(f"no mark tag {tag!r}: use one of " + ", ".join(MARK_TAGS.values()))
         with self._lock:
             self.marks += 1
-        self._event_all("mark", text=text)
+            self.mark_times.append(round(self.session_time(), 3))
+        if tag is None:
+            self._event_all("mark", text=text)
+        else:
+            self._event_all("mark", text=text, tag=tag)
 
     def set_region(self, region: str | None, source: str = "key") -> None:
         if region is not None and region not in self.profile_set.regions:
             raise GloveError(f"no region {region!r}")
-        with self._lock:
-            self.region = region
         for g in self.gloves:
             g.controls.put(lambda g=g: self._apply_region(g, region, source))
 
@@ -391,16 +440,18 @@ class LiveSession:
         if g.t0_dev is None:
             g.t0_dev = float(block.t_device_s[0])
             g.t0_sess = float(block.t_host_s[0]) - self.t_start_host
+            if g.region_pending is not None and g.writer is not None:
+                # the region chosen before the glove sent anything, at its first sample
+                region, source = g.region_pending
+                g.writer.write_event("region", self.clock(), g.t0_dev, region=region, source=source)
+            g.region_pending = None
         t_sess = g.session_time(block.t_device_s)
         g.t_sess = float(t_sess[-1])
         g.samples += len(block)
-        if not g.tared:
+        if not g.tared or g.retare:
+            # zeroing looks at the samples on the side: the chain below runs on every
+            # block meanwhile, so no alert waits for the sensors to be zeroed
             self._tare_step(g, block)
-            if not g.tared:
-                return
-            block = SampleBlock.concat(g.tare_pending, g.n_ch)
-            g.tare_pending = []
-            t_sess = g.session_time(block.t_device_s)
         for piece in self._routine_pieces(g, block):
             self._process(g, piece)
 
@@ -442,30 +493,38 @@ class LiveSession:
         have = sum(len(b) for b in g.tare_pending)
         need = int(self.opt.tare_s * g.pipeline.rate_hz)
         if have < need:
-            g.problem = "zeroing the sensors: keep your hands off the person for a moment"
+            g.notice = "zeroing the sensors: keep your hands off the person for a moment"
             return
         quiet = SampleBlock.concat(g.tare_pending, g.n_ch)
         quiet = quiet.slice(len(quiet) - need, len(quiet))
         now = self.clock()
+        retare = g.tared
         try:
+            # refused (TareError) while a sensor is pressed: the old offsets stay
             offsets = g.pipeline.tare(quiet)
-            g.tared = True
-            g.problem = ""
+            g.tared, g.retare = True, False
+            g.notice = ""
+            g.tare_pending = []
             if g.writer is not None:
                 g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=True,
                                      offsets_s=[float(x) for x in offsets])
+            # the hard limits in counts follow the new zero
+            self._queue_command(g, "limits", g.pipeline.hard_limits_counts())
         except TareError as e:
             waited = float(block.t_device_s[-1]) - g.tare_started
             if waited >= self.opt.tare_give_up_s:
-                g.tared = True
-                g.problem = ""
+                g.tared, g.retare = True, False
+                g.notice = ""
+                g.tare_pending = []
                 if g.writer is not None:
                     g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=False, text=str(e))
+                kept = ("the previous zero is kept" if retare
+                        else "forces read from the unloaded curve")
                 self._add_alert(g, AlertView(g.t_sess, "tare_failed", "warning",
-                                             f"The sensors could not be zeroed ({e}); forces read "
-                                             f"from the unloaded curve. Press {KEY_TARE!r} with hands off to retry."))
+                                             f"The sensors could not be zeroed ({e}); {kept}. "
+                                             f"Press {KEY_TARE!r} with hands off to retry."))
             else:
-                g.problem = f"zeroing the sensors: {e}"
+                g.notice = f"zeroing the sensors: {e}"
                 # keep the newest quiet window's worth only
                 g.tare_pending = [quiet]
         if g.tared and self.routine is not None and g.index == 0 and self.routine_start_dev is None:
@@ -475,7 +534,8 @@ class LiveSession:
             self.routine_t = 0.0
 
     def _restart_tare(self, g: _Glove) -> None:
-        g.tared = False
+        # deferred until the sensors are quiet; the current zero stays in use meanwhile
+        g.retare = g.tared
         g.tare_pending = []
         g.tare_started = None
 
@@ -518,9 +578,6 @@ class LiveSession:
         self.stage_index = i
         st = self.routine.stages[i]
         self._event_all("stage", t_dev=t_dev, stage=st.id, technique=st.technique, source="routine")
-        self.technique = st.technique
-        with self._lock:
-            self.region = st.region
         for other in self.gloves:
             tech = st.technique if st.technique in other.pipeline.profile_set.techniques else None
             if other is g:
@@ -531,13 +588,15 @@ class LiveSession:
                     o.pipeline.set_technique(tq), self._apply_region(o, r, "routine")))
 
     def _apply_region(self, g: _Glove, region: str | None, source: str,
-                      t_dev: float | None = None) -> None:
+                      t_dev: float | None = None, arm: bool = True) -> None:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
-        if g.writer is not None:
-            g.writer.write_event("region", self.clock(), g.device_time_now() if t_dev is None else t_dev,
-                                 region=region, source=source)
-        if g.tared:
+        t = g.device_time_now() if t_dev is None else t_dev
+        if t is None:
+            g.region_pending = (region, source)
+        elif g.writer is not None:
+            g.writer.write_event("region", self.clock(), t, region=region, source=source)
+        if arm:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
     # --- alerts ---------------------------------------------------------------------------
@@ -720,7 +779,7 @@ class LiveSession:
         R = prof0.region
         with self._lock:
             recent = list(self.alerts)
-            paused, marks = self.paused, self.marks
+            paused, marks, mark_times = self.paused, self.marks, tuple(self.mark_times[-20:])
         alerts = []
         for a, gi in recent:
             age = max(0.0, now - a.t_s)
@@ -748,7 +807,7 @@ class LiveSession:
         stage = None
         if self.routine is not None and self.stage_index is not None and not self.routine_done:
             stage = self.routine.view(self.routine_t)
-        problems = self.problems()
+        problems = self.problems() + tuple(g.notice for g in self.gloves if g.notice)
         status = "  ".join(
             f"{g.label} {g.pipeline.rate_hz:.0f} Hz {'ok' if g.connected else 'DISCONNECTED'}"
             f" lost {g.link.stats.lost_samples}"
@@ -764,7 +823,8 @@ class LiveSession:
             region_keys=tuple((r.key, r.id, r.name) for r in ps.regions.values()),
             alerts=alerts, stage=stage, status=status, paused=paused, problems=problems,
             marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id},
-            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class)
+            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class,
+            mark_times=mark_times, region_time_s=self.summary.region_seconds())
 
     # --- the end --------------------------------------------------------------------------
     def _summary(self) -> dict:

@@ -497,7 +497,15 @@ def fit_calibration(device: DeviceInfo, loads_n, readings_counts, *, model: str 
 
 
 def calibration_path(glove_id: str, directory: str | Path) -> Path:
-    """Where the calibration of `glove_id` lives: <directory>/<glove_id>.json."""
+    """Where the calibration of `glove_id` lives: <directory>/<glove_id>.json.
+
+    The id comes from the glove: only an id of PROTOCOL.md's safe characters names a file
+    (never a path outside `directory`)."""
+    from ..protocol import MetaError, check_glove_id
+    try:
+        check_glove_id(glove_id)
+    except MetaError as e:
+        raise CalibrationError(f"the glove id cannot name a calibration file: {e}") from None
     return Path(directory) / f"{glove_id}.json"
 
 
