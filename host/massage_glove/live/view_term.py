@@ -245,14 +245,26 @@ def _sensor_rows(s: LiveSnapshot, sensors: list, width: int, rows: int) -> Table
     return g
 
 
-def _sensors(s: LiveSnapshot, width: int, rows: int):
+def two_columns(s: LiveSnapshot, width: int, rows: int) -> bool:
+    """Both hands' sensors side by side: on a wide terminal, unless one column holds them all
+    and some sensor's words (a held band) would not fit in half the width."""
+    if width < TWO_COLUMNS_AT or len(_hands(s)) != 2:
+        return False
+    colw = (width - 2) // 2
+    name_w = max([len(clean(v.name)) for v in s.sensors] + [4])
+    room = max(12, colw - name_w - 12 - MIN_BAR // 2)
+    fits = all(len(_band_word(v)) <= room for v in s.sensors)
+    return fits or 1 + len(s.sensors) > rows
+
+
+def _sensors(s: LiveSnapshot, width: int, rows: int, side_by_side: bool):
     title = Text(no_wrap=True, overflow="ellipsis")
     title.append("worst sensors", style="bold")
     title.append(f"   ┃ limit ({BAND_LABELS.get(s.region_limit, '-').lower()})",
                  style=f"bold {BAND_COLOURS['too_much']}")
     title.append("   │ band edges", style="dim")
     hands = _hands(s)
-    if width >= TWO_COLUMNS_AT and len(hands) == 2 and rows - 1 >= 3:
+    if side_by_side and len(hands) == 2 and rows - 1 >= 3:
         grid = Table.grid(expand=True, padding=(0, 2))
         grid.add_column(ratio=1)
         grid.add_column(ratio=1)
@@ -337,9 +349,9 @@ def _footer(s: LiveSnapshot, width: int, lines: int) -> Text:
     return t
 
 
-def _sensor_rows_needed(s: LiveSnapshot, width: int) -> int:
+def _sensor_rows_needed(s: LiveSnapshot, side_by_side: bool) -> int:
     hands = _hands(s)
-    if width >= TWO_COLUMNS_AT and len(hands) == 2:
+    if side_by_side and len(hands) == 2:
         return 1 + max(sum(v.hand == h for v in s.sensors) for h in hands)
     return 1 + len(s.sensors)
 
@@ -370,7 +382,8 @@ def _sizes(width: int, height: int, s: LiveSnapshot) -> dict:
     keys = min(3, len(region_key_lines(s, width)))
     sz = {"head": 2, "stage": 3, "hands": 3, "alert": 2, "foot": keys + 1}
     spare = height - sum(sz.values())
-    need = _sensor_rows_needed(s, width)
+    sz["two_columns"] = two_columns(s, width, spare)
+    need = _sensor_rows_needed(s, sz["two_columns"])
     sz["sensors"] = max(2, min(need, spare))
     spare -= sz["sensors"]
     if spare > 0:
@@ -396,7 +409,7 @@ def build(s: LiveSnapshot, width: int = 80, height: int = 24) -> Layout:
         Layout(_header(s, width, sz["head"]), name="head", size=sz["head"]),
         Layout(_stage(s, width, sz["stage"]), name="stage", size=sz["stage"]),
         Layout(_hand_panels(s, sz["hands"]), name="hands", size=sz["hands"]),
-        Layout(_sensors(s, width, sz["sensors"]), name="sensors", size=sz["sensors"]),
+        Layout(_sensors(s, width, sz["sensors"], sz["two_columns"]), name="sensors", size=sz["sensors"]),
         Layout(_alert_area(s, width, sz["alert"]), name="alert", size=sz["alert"]),
         *([Layout(_worked(s, width, sz["worked"]), name="worked", size=sz["worked"])]
           if sz["worked"] > 0 else []),
