@@ -278,3 +278,19 @@ def test_the_sessions_own_words_over_range_and_held():
     big = render(snap, width=120, height=40)
     assert "light (held: medium, 5.2 N 0.4 s ago)" in big
     assert "held: medium, 5.2 N 0.4 s ago" in text                 # under the left hand's box
+
+
+def test_all_the_sessions_controls_fit_with_the_mark_acknowledged():
+    from massage_glove.live.session import CONTROL_KEYS
+    src = source()
+    src.key("m")
+    snap = all_regions(dataclasses.replace(src.snapshot(), extra={"controls": CONTROL_KEYS}))
+    for width, height in ((80, 24), (120, 40)):
+        text = render(snap, width=width, height=height)
+        lines = text.splitlines()
+        assert len(lines) == height and max(len(x) for x in lines) <= width
+        for k, _what in CONTROL_KEYS:
+            name = "space" if k == " " else k
+            assert re.search(rf"(^|\s){re.escape(name)} \w", text), name
+        assert "said ouch" in text and "q quit" in text
+        assert "mark 1 saved at 0:12" in text

@@ -35,6 +35,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .sanitize import clean
+from .views import short_control
 from .state import BAND_COLOURS, BAND_LABELS, BAND_TEXT_COLOURS, BANDS, LiveSnapshot
 
 ALERT_SHOW_S = 5.0           # alerts stay listed this long
@@ -321,10 +322,35 @@ def region_key_lines(s: LiveSnapshot, width: int) -> list[list[tuple[str, bool]]
     return lines
 
 
+def control_lines(s: LiveSnapshot, width: int) -> list[list[tuple[str, str]]]:
+    """The control keys, then the mark acknowledgement or the status, packed into lines."""
+    short = width < 100
+    items = [(f"{_key_name(k)} " + (short_control(what) if short else what.split(" (")[0]), "bold")
+             for k, what in _controls(s)]
+    if s.mark_times and s.t_s - s.mark_times[-1] <= MARK_SHOW_S:
+        items.append((f" mark {s.marks} saved at {_clock(s.mark_times[-1])} ", "bold reverse"))
+    else:
+        items.append((f"{_clock(s.t_s)}  marks {s.marks}  {clean(s.status)}", "dim"))
+    lines: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for text, style in items:
+        need = len(text) + (2 if lines[-1] else 0)
+        if lines[-1] and used + need > width:
+            if style == "dim":                 # the status ends the last line, cut short
+                if width - used > 12:
+                    lines[-1].append((text[:width - used - 2], style))
+                break
+            lines.append([])
+            used, need = 0, len(text)
+        lines[-1].append((text, style))
+        used += need
+    return lines
+
+
 def _footer(s: LiveSnapshot, width: int, lines: int) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     key_lines = region_key_lines(s, width)
-    for i, line in enumerate(key_lines[:max(1, lines - 1)]):
+    for i, line in enumerate(key_lines[:max(1, lines - len(control_lines(s, width)))]):
         if i:
             t.append("\n")
         for j, (text, current) in enumerate(line):
@@ -336,16 +362,12 @@ def _footer(s: LiveSnapshot, width: int, lines: int) -> Text:
             else:
                 t.append(k, style="bold")
                 t.append(" " + rest)
-    t.append("\n")
-    short = width < 100
-    ctrl = "  ".join(f"{_key_name(k)} " + (what.split()[0] if short else what.split(" (")[0])
-                     for k, what in _controls(s))
-    t.append(ctrl, style="bold")
-    if s.mark_times and s.t_s - s.mark_times[-1] <= MARK_SHOW_S:
-        t.append("   ")
-        t.append(f" mark {s.marks} saved at {_clock(s.mark_times[-1])} ", style="bold reverse")
-    else:
-        t.append(f"   {_clock(s.t_s)}  marks {s.marks}  {clean(s.status)}", style="dim")
+    for i, line in enumerate(control_lines(s, width)):
+        t.append("\n")
+        for j, (text, style) in enumerate(line):
+            if j:
+                t.append("  ")
+            t.append(text, style=style)
     return t
 
 
@@ -380,7 +402,7 @@ def _sizes(width: int, height: int, s: LiveSnapshot) -> dict:
     """Lines per part for a terminal of `height` lines: the fixed minimum at 80 x 24, and a
     taller terminal's room to the sensors first, then to the alerts and the instruction."""
     keys = min(3, len(region_key_lines(s, width)))
-    sz = {"head": 2, "stage": 3, "hands": 3, "alert": 2, "foot": keys + 1}
+    sz = {"head": 2, "stage": 3, "hands": 3, "alert": 2, "foot": keys + len(control_lines(s, width))}
     spare = height - sum(sz.values())
     sz["two_columns"] = two_columns(s, width, spare)
     need = _sensor_rows_needed(s, sz["two_columns"])
