@@ -144,6 +144,8 @@ def run_session(args, *, practice: bool = False) -> dict:
                 raise GloveError("at most two gloves (a left and a right): give --port once or twice")
             for url in args.port:
                 links.append(GloveLink.open(url))
+            # a URL device that knows when its trainee starts (sim://, replay://) says so
+            routine_start = getattr(links[0].serial_port, "routine_start", None)
         else:
             from ..sim.glove import SimGlove
             script = _sim_script(args, routine, profile_set)
