@@ -115,6 +115,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.live.command",
     "massage_glove.review.command",
     "massage_glove.calibrate",
+    "massage_glove.replay",
 )
 
 

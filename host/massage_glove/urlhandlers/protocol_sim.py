@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 PARAMS = {
     "trainee": (str, "good"), "seed": (int, 1), "routine": (str, ""), "skill": (str, "trained"),
-    "rate": (int, 0), "mode": (str, "realtime"), "hands": (str, "both"),
+    "rate": (int, None), "mode": (str, "realtime"), "hands": (str, "both"),
     "glove_id": (str, "sim-glove"), "fault": (list, None), "lead_in": (float, -1.0),
 }
 
@@ -52,7 +52,7 @@ def build_sim(url: str):
     hands = {"both": ("right", "left"), "right": ("right",), "left": ("left",)}.get(q["hands"])
     if hands is None:
         raise ValueError(f"{url!r}: hands {q['hands']!r}, expected both, right or left")
-    if q["rate"] and not 1 <= q["rate"] <= 2000:
+    if q["rate"] is not None and not 1 <= q["rate"] <= 2000:
         raise ValueError(f"{url!r}: rate {q['rate']} Hz, expected 1 .. 2000")
     if not q["glove_id"] or not q["glove_id"].replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"{url!r}: glove_id {q['glove_id']!r}, expected letters, digits, - and _")
@@ -86,7 +86,7 @@ def build_sim(url: str):
                 plan = [dict(st, hands=list(hands)) for st in routine.plan()]
                 script = scripts.routine_script(plan, seed=q["seed"], trainee=q["trainee"],
                                                 lead_in_s=lead_in, hands=hands, faults=faults)
-    sim = _RateSim(script, hands=hands, glove_id=q["glove_id"], mode=q["mode"], rate_hz=q["rate"])
+    sim = _RateSim(script, hands=hands, glove_id=q["glove_id"], mode=q["mode"], rate_hz=q["rate"] or 0)
     return sim, lead_in
 
 
