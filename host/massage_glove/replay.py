@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0)
 SEEK_STEP_S = 10.0
 CHUNK_S = 0.02                  # device seconds handed to the chain per step while playing
+FAST_CHUNK_S = 0.5              # the same without pacing (realtime=False)
 REPLAY_CONTROLS = ((" ", "pause / play"), (",", "back 10 s"), (".", "forward 10 s"),
                    ("-", "slower"), ("+", "faster"), ("[", "previous moment"),
                    ("]", "next moment"), ("0-9", "jump to a tenth"), ("q", "quit"))
@@ -92,7 +93,7 @@ def _changes(slog, glove_index: int, rate_hz: float, tare_window_s: float) -> li
     out = []
     tares = 0
     for e in slog.events:
-        if e.kind not in ("region", "stage", "tare"):
+        if e.kind not in ("region", "stage", "tare", "mark"):
             continue
         if e.t_device_s is None:
             at = 0
@@ -112,7 +113,7 @@ class ReplaySession(LiveSession):
     """A LiveSession fed from a log at `speed`, with pause and seek (see the module docstring)."""
 
     def __init__(self, slog, *, speed: float = 1.0, start_s: float = 0.0, profile_set=None,
-                 window_s: float = 10.0, realtime: bool = True, taps=()):
+                 window_s: float = 10.0, realtime: bool = True):
         from .live.routine import load_routine
         from .review.report import _calibration
         h = slog.header
@@ -145,7 +146,6 @@ class ReplaySession(LiveSession):
         self.speed = float(speed)
         self.realtime = realtime
         self.play_paused = False
-        self.taps = list(taps)
         self.t = np.asarray(slog.samples.t_device_s, np.float64)
         self.t_first = float(self.t[0])
         self.duration_s = float(self.t[-1] - self.t_first)
@@ -199,6 +199,9 @@ class ReplaySession(LiveSession):
             g.pipeline.set_region(r)
             with self._lock:
                 self.region = r
+        elif c.kind == "mark":
+            with self._lock:
+                self.marks += 1
         elif c.kind == "stage":
             tech = f.get("technique")
             g.pipeline.set_technique(tech if tech in self.profile_set.techniques else None)
@@ -210,8 +213,7 @@ class ReplaySession(LiveSession):
                     self.stage_index = ids.index(f["stage"])
                     self._stage_start_t = t_dev
                     self.routine_t = self.routine.starts()[self.stage_index]
-        for tap in self.taps:
-            tap.on_change(c.kind, t_dev, f)
+        self._tap("on_event", g, c.kind, t_dev, f)
 
     def _feed(self, g: _Glove, j: int) -> None:
         """Samples _pos..j-1 through the chain, cut where the log's changes apply."""
@@ -230,15 +232,11 @@ class ReplaySession(LiveSession):
                 st = self.routine.starts()[self.stage_index]
                 self.routine_t = st + float(block.t_device_s[-1]) - self._stage_start_t
             self._process(g, block)
-            for tap in self.taps:
-                tap.on_samples(g, block)
 
     def _on_alert(self, g, a, t_sess: float) -> None:
         super()._on_alert(g, a, t_sess)
         self.replayed.append({"rule": a.rule, "sensor": a.sensor, "t_device_s": float(a.t_s),
                               "severity": a.severity, "text": a.text})
-        for tap in self.taps:
-            tap.on_alert(g, a, t_sess)
 
     def run_to_end(self) -> list[dict]:
         """The whole log through the chain at once (no pacing); the alerts it gives."""
@@ -267,15 +265,13 @@ class ReplaySession(LiveSession):
                 if self.play_paused or self._pos >= len(self.t):
                     if self._pos >= len(self.t) and not self.done:
                         self.done = True
-                        for tap in self.taps:
-                            tap.on_end()
                     wall0, pos0 = time.monotonic(), self.position_s()
                     self._stop.wait(0.05)
                     continue
                 if self.realtime:
                     target = pos0 + (time.monotonic() - wall0) * self.speed
                 else:
-                    target = self.position_s() + CHUNK_S
+                    target = self.position_s() + FAST_CHUNK_S
                 j = int(np.searchsorted(self.t, self.t_first + target, "right"))
                 if j > self._pos:
                     self._feed(self.gloves[0], j)
@@ -291,13 +287,13 @@ class ReplaySession(LiveSession):
             self._fresh_glove()
         j = int(np.searchsorted(self.t, self.t_first + target_s, "right"))
         g = self.gloves[0]
-        taps, self.taps = self.taps, [t for t in self.taps if getattr(t, "on_seek_too", False)]
+        taps, self.opt.taps = self.opt.taps, ()     # nothing streams while seeking
         try:
             self._feed(g, j)           # as fast as the chain goes
         finally:
-            self.taps = taps
-        for tap in self.taps:
-            tap.on_seek(target_s)
+            self.opt.taps = taps
+        self._tap("on_event", g, "note", float(self.t[max(0, min(j, len(self.t)) - 1)]),
+                  {"text": f"replay seek to {target_s:.1f} s"})
 
     def seek(self, t_s: float) -> None:
         self._seek_to = float(t_s)
@@ -402,12 +398,12 @@ def cmd_replay(args) -> int:
         from .signal import default_profile_set, load_profile
         ps = default_profile_set().with_learned(load_profile(args.profile))
     slog = load(args.log)
-    taps = []
-    if args.lsl:
-        from .lsl import SessionOutlet
-        taps.append(SessionOutlet.for_log(slog))
     session = ReplaySession(slog, speed=args.speed, start_s=args.start, profile_set=ps,
-                            window_s=args.window, realtime=not args.json, taps=taps)
+                            window_s=args.window, realtime=not args.json)
+    taps = ()
+    if args.lsl:
+        from .lsl import LslTap
+        taps = session.opt.taps = (LslTap(session),)
     for n in session.notes:
         print(f"massage-glove: {n}", file=sys.stderr)
     try:

@@ -25,3 +25,27 @@ def heavy_log(tmp_path_factory):
     assert rc == 0, summary["problems"]
     path = summary["gloves"][0]["log"]
     return {"path": path, "summary": summary}
+
+
+# LSL on this machine only: loopback, machine scope, a session id of this test run
+from massage_glove.lsl_config import use_loopback  # noqa: E402
+
+LSL_CFG = use_loopback()
+
+
+@pytest.fixture(scope="session")
+def pylsl_loopback():
+    """pylsl on loopback; skips with the reason where LSL discovery does not work here."""
+    try:
+        import pylsl
+    except Exception as e:            # no liblsl for this platform
+        pytest.skip(f"pylsl/liblsl not available: {e}")
+    info = pylsl.StreamInfo("massage-glove probe", "Probe", 1, 0, pylsl.cf_int32,
+                            f"probe-{id(LSL_CFG)}")
+    out = pylsl.StreamOutlet(info)
+    found = pylsl.resolve_byprop("source_id", info.source_id(), 1, 5.0)
+    del out
+    if not found:
+        pytest.skip("LSL stream discovery on loopback found nothing within 5 s (multicast on "
+                    f"127.0.0.1 unavailable here; config {LSL_CFG})")
+    return pylsl

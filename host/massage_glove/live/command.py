@@ -61,6 +61,8 @@ def add_session_arguments(s, *, practice: bool = False) -> None:
     s.add_argument("--window", type=float, default=10.0, help="seconds of trace shown")
     s.add_argument("--no-buzz", action="store_true", help="do not buzz the glove on alerts")
     s.add_argument("--no-bell", action="store_true", help="no terminal bell on alerts")
+    s.add_argument("--lsl", action="store_true",
+                   help="stream forces, bands and markers to Lab Streaming Layer (pylsl)")
     g = s.add_argument_group("simulated glove")
     g.add_argument("--sim-trainee", choices=SIM_TRAINEES, default="good",
                    help="how the simulated trainee works (heavy presses too hard, rushed goes too fast)")
@@ -178,7 +180,11 @@ def run_session(args, *, practice: bool = False) -> dict:
             extra={"simulated": bool(sims), "sim_trainee": args.sim_trainee if sims else None})
         if routine is None and args.region is None:
             _say("no --region and no --routine: press a region key to choose where you work")
-        session = LiveSession(links, opts).start()
+        session = LiveSession(links, opts)
+        if getattr(args, "lsl", False):
+            from ..lsl import LslTap
+            session.opt.taps = (LslTap(session),)
+        session.start()
         for g in session.gloves:
             if g.writer is not None:
                 _say(f"logging to {g.writer.path}")

@@ -181,10 +181,11 @@ class Serial(SerialBase):
 
     # --- the glove ----------------------------------------------------------------------
     def routine_start(self, link) -> float:
-        """Link device seconds at which the recording's first stage began (for `live --routine`)."""
+        """Link device seconds at which the recording's routine began (for `live --routine`):
+        negative when the replay starts part-way through it, so the routine is at the
+        recorded stage from the first sample on."""
         first = self.first_sent_s if self.first_sent_s is not None else self.start_s
-        later = [t for t in self._stages if t >= first]
-        return (later[0] - first) if later else 0.0
+        return (self._stages[0] - first) if self._stages else 0.0
 
     def _send(self, frame: bytes) -> None:
         with self._cv:
