@@ -116,6 +116,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.review.command",
     "massage_glove.calibrate",
     "massage_glove.replay",
+    "massage_glove.classview.views",
 )
 
 

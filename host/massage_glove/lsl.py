@@ -198,7 +198,20 @@ class LslTap:
             stats = g.link.stats
             o.marker({"type": "status", "lost_samples": stats.lost_samples, "stalls": stats.stalls,
                       "disconnects": stats.disconnects, "connected": bool(g.connected),
-                      "problem": g.problem}, t_last)
+                      "problem": g.problem, **self._where(g)}, t_last)
+
+    def _where(self, g) -> dict:
+        """Region (id, name, highest allowed band, band edges) and stage, for a late inlet."""
+        ses = self.session
+        prof = g.pipeline.profile
+        R = prof.region
+        out = {"region": prof.region_id, "region_name": R.name if R else "no region chosen",
+               "allowed": int(prof.allowed_band),
+               "edges_n": [[round(float(x), 3) for x in e] for e in prof.edges_n]}
+        rt, i = ses.routine, ses.stage_index
+        if rt is not None and i is not None and 0 <= i < len(rt.stages) and not ses.routine_done:
+            out.update(stage=rt.stages[i].id, stage_name=rt.stages[i].name)
+        return out
 
     def on_alert(self, g, a, t_sess: float) -> None:
         self._outlets(g).marker({"type": "alert", "rule": a.rule, "severity": a.severity,
@@ -212,11 +225,8 @@ class LslTap:
         o = self._outlets(g)
         obj = {"type": kind, **{k: v for k, v in fields.items()}}
         if kind == "region":
-            ps = self.session.profile_set
-            r = fields.get("region")
-            R = ps.regions.get(r) if r else None
-            obj["name"] = R.name if R else "no region chosen"
-            obj["allowed"] = int(g.pipeline.profile.allowed_band)
+            w = self._where(g)
+            obj.update(name=w["region_name"], allowed=w["allowed"], edges_n=w["edges_n"])
         if kind == "stage" and self.session.routine is not None:
             st = {s.id: s for s in self.session.routine.stages}.get(fields.get("stage"))
             if st is not None:
