@@ -37,6 +37,7 @@ class _Trainee:
         self.markers = None
         self.forces_info = None
         self.uids = {}
+        self.opening = set()
 
 
 class LslClass:
@@ -92,6 +93,8 @@ class LslClass:
             if kind == "forces":
                 t.forces_info = info
                 continue
+            if kind in t.opening:
+                continue
             if getattr(t, kind) is not None:
                 tile = self.model.tiles.get(key)
                 if (info.uid() == t.uids.get(kind) or tile is None
@@ -105,36 +108,42 @@ class LslClass:
                     old.close_stream()
                 except Exception:
                     pass
+            # opening waits on the network (connection, first clock offset): one thread per
+            # stream, so thirty trainees join in about the time of one
+            t.opening.add(kind)
+            threading.Thread(target=self._open, args=(t, kind, info), daemon=True).start()
+
+    def _open(self, t, kind: str, info) -> None:
+        key, sid = t.key, info.source_id()
+        try:
             inlet = self.pylsl.StreamInlet(info, max_buflen=30, max_chunklen=0, recover=True,
                                            processing_flags=self.pylsl.proc_clocksync)
             try:
-                # here, not in the pulling thread: the first pull would wait for the connection
+                # here, not in the pulling thread: the first pull would wait for these
                 inlet.open_stream(timeout=5.0)
-                inlet.time_correction(timeout=5.0)   # the first estimate takes a few probes
-            except Exception as e:
+                inlet.time_correction(timeout=5.0)
+                full = inlet.info(timeout=5.0)
+            except Exception as e:          # the trainee went away meanwhile
                 log.info("stream %s: %s", sid, e)
-                continue
+                return
             t.uids[kind] = info.uid()
             if kind == "markers":
-                setattr(t, kind, inlet)
-            if kind == "bands":
-                try:
-                    full = inlet.info(timeout=2.0)
-                except Exception as e:          # the trainee went away meanwhile
-                    log.info("stream %s: %s", sid, e)
-                    continue
-                name = _desc_value(full, "session", "trainee") or key
-                hands = [h for h in _desc_value(full, "session", "hands").split(",") if h]
-                glove = _desc_value(full, "acquisition", "glove_id")
-                n = full.channel_count()
-                if n < len(hands) + 1 or full.channel_format() != self.pylsl.cf_int8:
-                    log.warning("stream %s is not a bands stream (%d channels, format %d): ignored",
-                                sid, n, full.channel_format())
-                    continue
-                with self.lock:
-                    self.model.tile(key, name, hands, glove)
-                    self.model.tiles[key].last_sample_at = self.now()
-                    t.bands = inlet
+                t.markers = inlet
+                return
+            name = _desc_value(full, "session", "trainee") or key
+            hands = [h for h in _desc_value(full, "session", "hands").split(",") if h]
+            glove = _desc_value(full, "acquisition", "glove_id")
+            n = full.channel_count()
+            if n < len(hands) + 1 or full.channel_format() != self.pylsl.cf_int8:
+                log.warning("stream %s is not a bands stream (%d channels, format %d): ignored",
+                            sid, n, full.channel_format())
+                return
+            with self.lock:
+                self.model.tile(key, name, hands, glove)
+                self.model.tiles[key].last_sample_at = self.now()
+                t.bands = inlet
+        finally:
+            t.opening.discard(kind)
 
     # --- pulling ------------------------------------------------------------------------
     def poll(self) -> None:
