@@ -18,6 +18,8 @@ LOOPBACK_CFG = """\
 [ports]
 IPv6 = disable
 ListenAddress = 127.0.0.1
+; 3 outlets per simulated trainee, 30 trainees on one machine: more than the default 32 ports
+PortRange = 512
 [multicast]
 ResolveScope = machine
 MachineAddresses = {{127.0.0.1}}

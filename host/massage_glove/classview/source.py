@@ -38,6 +38,7 @@ class _Trainee:
         self.forces_info = None
         self.uids = {}
         self.opening = set()
+        self.asking = set()
 
 
 class LslClass:
@@ -48,6 +49,7 @@ class LslClass:
         self.model = ClassModel()
         self.lock = threading.Lock()
         self.trainees: dict[str, _Trainee] = {}
+        self._found: list = []
         self._stop = threading.Event()
         self._resolver = self.pylsl.ContinuousResolver(
             pred=f"starts-with(source_id,'{MANUFACTURER}:')", forget_after=5.0)
@@ -82,7 +84,19 @@ class LslClass:
 
     # --- discovery ----------------------------------------------------------------------
     def _discover(self) -> None:
-        for info in self._resolver.results():
+        results = list(self._resolver.results())
+        # a trainee seen by one stream whose other streams the continuous query has not
+        # brought (its UDP answers can be lost on a busy machine): ask for them by source id
+        have = {i.source_id() for i in results}
+        for key, t in list(self.trainees.items()):
+            for kind in ("bands", "markers", "forces"):
+                sid = f"{key}:{kind}"
+                if sid in have or kind in t.opening or kind in t.asking:
+                    continue
+                if (getattr(t, kind, None) if kind != "forces" else t.forces_info) is None:
+                    t.asking.add(kind)
+                    threading.Thread(target=self._ask, args=(t, kind, sid), daemon=True).start()
+        for info in results + self._answers():
             sid = info.source_id()
             key, _, kind = sid.rpartition(":")
             if kind not in ("bands", "markers", "forces") or not key:
@@ -112,6 +126,22 @@ class LslClass:
             # stream, so thirty trainees join in about the time of one
             t.opening.add(kind)
             threading.Thread(target=self._open, args=(t, kind, info), daemon=True).start()
+
+    def _ask(self, t, kind: str, sid: str) -> None:
+        try:
+            found = self.pylsl.resolve_byprop("source_id", sid, 1, 1.0)
+            if found:
+                with self.lock:
+                    self._found.extend(found)
+        except Exception as e:
+            log.info("resolving %s: %s", sid, e)
+        finally:
+            t.asking.discard(kind)
+
+    def _answers(self) -> list:
+        with self.lock:
+            out, self._found = self._found, []
+        return out
 
     def _open(self, t, kind: str, info) -> None:
         key, sid = t.key, info.source_id()
