@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cliargs
 from .errors import CalibrationError, GloveError
 from .signal.calibration import calibration_path, fit_calibration, settled_reading_counts
 
@@ -219,18 +220,18 @@ def register(sub) -> None:
     s.add_argument("--weights-g", default="100,200,500,1000,2000",
                    help="the loads in grams, puck included (default 100,200,500,1000,2000)")
     s.add_argument("--sensors", default="all", help="comma-separated channel names (default: all)")
-    s.add_argument("--hold-s", type=float, default=10.0,
+    s.add_argument("--hold-s", type=cliargs.seconds, default=10.0,
                    help="read each load this long after placing it (default 10 s, the same for every load)")
     s.add_argument("--auto", action="store_true", help="detect placing and lifting; no Enter needed")
     s.add_argument("--model", choices=("power", "pchip"), default="power")
     s.add_argument("--dir", default="calibration", help="where <glove-id>.json goes")
     s.add_argument("--out", help="write here instead")
-    s.add_argument("--max-error-pct", type=float, default=10.0,
+    s.add_argument("--max-error-pct", type=cliargs.percent, default=10.0,
                    help="warn (and exit 1) when a sensor's largest fit error exceeds this")
-    s.add_argument("--timeout", type=float, default=120.0, help="give up waiting after this many seconds")
+    s.add_argument("--timeout", type=cliargs.seconds, default=120.0, help="give up waiting after this many seconds")
     s.set_defaults(func=cmd_calibrate)
     s = sub.add_parser("learn", help="band edges per region from an instructor's demonstration log")
-    s.add_argument("log")
+    s.add_argument("log", type=cliargs.existing_file)
     s.add_argument("--name", help="profile name (default: the log's name)")
     s.add_argument("--out", help="where to write it (default profiles/NAME.json)")
     s.set_defaults(func=cmd_learn)

@@ -16,9 +16,8 @@ then plays on from there.
 
 When each region applies (as in live/session.py): a region the routine set on the first
 glove applies from the sample it was logged at; a region chosen by a key (or set on a
-second glove) from the sample after. A tare's offsets apply to every sample up to it
-(the session processed the samples it waited on with them) and, for a later tare, from
-one tare window before it.
+second glove) from the sample after. A tare's offsets apply from the last sample of its
+quiet window on (before the first tare, forces read from the unloaded curve, as live).
 """
 from __future__ import annotations
 
@@ -98,7 +97,10 @@ def _changes(slog, glove_index: int, rate_hz: float, tare_window_s: float) -> li
         if e.t_device_s is None:
             at = 0
         elif e.kind == "tare":
-            at = 0 if tares == 0 else int(np.searchsorted(t, e.t_device_s - tare_window_s, "right"))
+            # the session zeroes on the side and applies the offsets from the block that
+            # completed the quiet window: here, from the window's last sample (hands off,
+            # so a few samples either way change no band)
+            at = int(np.searchsorted(t, e.t_device_s - 0.5e-6, "left"))
             tares += 1
         elif (e.fields.get("source") == "routine" or e.kind == "stage") and glove_index == 0:
             at = int(np.searchsorted(t, e.t_device_s - 0.5e-6, "left"))
@@ -168,9 +170,6 @@ class ReplaySession(LiveSession):
                         sensitivity=self.opt.sensitivity, settings=old.pipeline.settings)
         g = _Glove(0, self.link, pipe, self.calibration, old.ring_t.shape[0])
         g.t0_dev, g.t0_sess, g.tared = self.t_first, 0.0, True
-        offsets = [c for c in self.changes if c.kind == "tare"]
-        if offsets and offsets[0].fields.get("ok") and isinstance(offsets[0].fields.get("offsets_s"), list):
-            pipe.tare_s = np.asarray(offsets[0].fields["offsets_s"], np.float64)
         with self._lock:
             self.alerts.clear()
             self.all_alerts = []

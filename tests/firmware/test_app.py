@@ -95,6 +95,10 @@ bd.adc.values[5] = 3500
 bd.timer.fire(1)
 app.service()
 out = decoded(bd.stdout)
+check(not [f for f in out if f[0] == "event" and f[1] == 3], "one raw sample over: no LIMIT event")
+bd.timer.fire(1)
+app.service()
+out += decoded(bd.stdout)
 ev = [f for f in out if f[0] == "event" and f[1] == 3]
 check(len(ev) == 1 and ev[0][2] == 5 and ev[0][5] == 3500, "LIMIT event for channel 5")
 check(any(f[0] == "data" and f[3] & 4 for f in out), "LIMIT flag in data")
