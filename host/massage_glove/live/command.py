@@ -61,6 +61,10 @@ def add_session_arguments(s, *, practice: bool = False) -> None:
     s.add_argument("--window", type=float, default=10.0, help="seconds of trace shown")
     s.add_argument("--no-buzz", action="store_true", help="do not buzz the glove on alerts")
     s.add_argument("--no-bell", action="store_true", help="no terminal bell on alerts")
+    s.add_argument("--quiet", action="store_true",
+                   help="no sound: no cues, no spoken prompts, no terminal bell")
+    s.add_argument("--speak", action="store_true",
+                   help="also say prompts aloud (needs the speech extra: pip install 'massage-glove[speech]')")
     g = s.add_argument_group("simulated glove")
     g.add_argument("--sim-trainee", choices=SIM_TRAINEES, default="good",
                    help="how the simulated trainee works (heavy presses too hard, rushed goes too fast)")
@@ -172,7 +176,7 @@ def run_session(args, *, practice: bool = False) -> dict:
             routine=routine, calibration_dir=args.calibration_dir if Path(args.calibration_dir).is_dir() else None,
             profile_set=profile_set, profile_name=Path(args.profile).stem if args.profile else None,
             log_dir=args.log_dir, log=not args.no_log, window_s=args.window,
-            bell=not args.no_bell, buzz=not args.no_buzz, routine_start=routine_start,
+            bell=not (args.no_bell or args.quiet), buzz=not args.no_buzz, routine_start=routine_start,
             extra={"simulated": bool(sims), "sim_trainee": args.sim_trainee if sims else None})
         if routine is None and args.region is None:
             _say("no --region and no --routine: press a region key to choose where you work")
@@ -185,7 +189,8 @@ def run_session(args, *, practice: bool = False) -> dict:
                 session.wait(args.duration)
             else:
                 from .views import choose_view
-                view = choose_view(session, headless=args.headless)
+                view = choose_view(session, headless=args.headless, quiet=args.quiet,
+                                   speak=args.speak)
                 if args.duration is not None:
                     import threading
                     threading.Thread(target=session.wait, args=(args.duration,), daemon=True).start()
@@ -227,11 +232,7 @@ def cmd_practice(args) -> int:
     if args.no_review or args.no_log:
         return 0
     logs = [g["log"] for g in summary["gloves"] if g["log"]]
-    try:
-        from ..review import command as review_command
-    except ImportError:
-        _say("review is not available in this installation")
-        return 0
+    from ..review import command as review_command
     rc = 0
     for path in logs:
         html = args.html or str(Path(path).with_suffix(".html"))

@@ -100,10 +100,11 @@ class RuleTiming:
     """Debounce and re-alert policy of one rule (regions.json `rules.<id>`)."""
     id: str
     severity: str
-    persist_ms: float   # the condition must hold this long before the alert (>= 1 sample)
-    clear_ms: float     # ... and be gone this long before the alert can fire anew
-    holdoff_s: float    # while it lasts, it is repeated at most this often
+    persist_ms: float   # the condition must hold this long before an episode starts (>= 1 sample)
+    clear_ms: float     # re-arm: the episode ends once the condition has been gone this long
+    holdoff_s: float    # while a prompted episode lasts, it is repeated at most this often
     source: str = ""
+    misses: int = 1     # the prompt comes on this many episodes (1: every episode)
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,8 @@ def load_regions(path: str | Path = REGIONS_PATH):
         n = root["rules"][rid]
         rules[rid] = RuleTiming(rid, n["severity"].str(choices=SEVERITIES),
                                 n["persist_ms"].number(min=0), n["clear_ms"].number(min=0),
-                                n["holdoff_s"].number(min_exclusive=0), n["source"].str())
+                                n["holdoff_s"].number(min_exclusive=0), n["source"].str(),
+                                n.get("misses", 1).int(min=1, max=100))
     return regions, skills, sens, techniques, settings, rules
 
 
