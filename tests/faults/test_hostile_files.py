@@ -316,13 +316,19 @@ class _StopHere(GloveError):
 
 class _FakeLink:
     def __init__(self):
+        import types
         self.info = DeviceInfo.from_meta(json.loads(json.dumps(hostile.META)))
+        self.stats = types.SimpleNamespace(lost_samples=0)
 
-    def start(self):
+    def start(self, *args):
         raise _StopHere("the data files loaded; no glove in this test")
+
+    set_limits = start
 
     def close(self):
         pass
+
+    stop = close
 
 
 class _FakeSim:

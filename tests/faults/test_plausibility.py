@@ -158,11 +158,23 @@ def test_calibration_picked_up_from_the_default_folder_is_named(tmp_path):
     head = load(g["log"]).header
     assert head["calibration"]["file"] == "sim-glove.json"
     assert head["calibration"]["embedded"]["channels"][0]["params"]["a"] == pytest.approx(NOMINAL_402.a)
-    # and without one, the start says the forces are nominal
+    # without one there, the simulated glove's own calibration is used, and named too
     cal.unlink()
     p = subprocess.run(live_argv(tmp_path / "logs", "--sim-mode", "free", "--duration", 3,
                                  "--region", "paraspinals"),
                        capture_output=True, text=True, timeout=300, env=cli_env(), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "no calibration file calibration/sim-glove.json: forces from nominal FSR curves" in p.stderr
-    assert summary_of(p)["gloves"][0]["calibration"] is None
+    g = summary_of(p)["gloves"][0]
+    line = [ln for ln in p.stderr.splitlines() if "glove sim-glove: " in ln]
+    if g["calibration"]:
+        assert line == [f"glove sim-glove: forces from the calibration file {g['calibration']}"], p.stderr
+    else:
+        assert len(line) == 1 and "forces from nominal FSR curves" in line[0], p.stderr
+
+
+def test_no_calibration_is_said_before_the_session_starts(no_glove, tmp_path):
+    (tmp_path / "cal").mkdir()
+    rc, out, err = live_with(tmp_path, "--calibration-dir", tmp_path / "cal")
+    hostile.one_error_line(rc, err, "no glove in this test")
+    assert (f"glove sim-glove: no calibration file {tmp_path / 'cal' / 'sim-glove.json'}: forces from "
+            "nominal FSR curves") in err, err

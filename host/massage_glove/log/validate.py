@@ -7,8 +7,9 @@ reached by an unchecked value. Each problem is one `DataFileError` naming the fi
 field (a JSON path such as ``device_meta.channels[2].hand``) and what was expected; the
 reader turns a bad header into a LogFormatError and a bad event into a skipped record.
 
-The bounds on the glove's description follow docs/PROTOCOL.md (META) and the log format
-(docs/LOG_FORMAT.md section 2).
+The glove's description (`device_meta`) goes through the same check as a META frame at
+the handshake (protocol.check_meta, docs/PROTOCOL.md); the other fields follow the log
+format (docs/LOG_FORMAT.md section 2).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from ..portable import fsr
 from ..signal.datafile import Node
 from . import format as fmt
 
-MAX_RATE_HZ = 100_000.0       # far above any glove (the firmware's limit is 1 kHz)
 MAX_NAME_CHARS = 200          # names, ids and short texts in the header
 SEVERITIES = ("info", "warning", "danger")
 
@@ -37,41 +37,20 @@ def _text(node: Node, *, nonempty: bool = False, max_chars: int | None = MAX_NAM
 
 
 def check_device_meta(meta: Node) -> None:
-    """The glove's description as recorded in the header (PROTOCOL.md META)."""
-    meta.obj()
-    for key in ("glove_id", "firmware", "board"):
-        _text(meta[key])
-    meta["protocol"].int(min=0, max=1000)
-    hands = [_text(h, nonempty=True) for h in meta["hands"].elements(min_length=1)]
-    if len(set(hands)) != len(hands):
-        raise meta["hands"].error("hands named once each", repr(hands))
-    chans = meta["channels"].elements(min_length=1)
-    if len(chans) > fmt.MAX_CHANNELS:
-        raise meta["channels"].error(f"at most {fmt.MAX_CHANNELS} channels", f"{len(chans)}")
-    seen_index, seen_name = set(), set()
-    for c in chans:
-        c.obj()
-        i = c["index"].int(min=0, max=len(chans) - 1)
-        if i in seen_index:
-            raise c["index"].error("an index not used by another channel", repr(i))
-        seen_index.add(i)
-        name = _text(c["name"], nonempty=True)
-        if name in seen_name:
-            raise c["name"].error("a channel name not used by another channel", repr(name))
-        seen_name.add(name)
-        c["hand"].str(choices=tuple(hands))
-        _text(c["site"])
+    """The glove's description as recorded in the header: the handshake's own check of a
+    META object (protocol.check_meta, PROTOCOL.md), and a sensor class this software has
+    a force curve for."""
+    from ..protocol import MetaError, check_meta
+    try:
+        check_meta(meta.value)
+    except MetaError as e:
+        found = e.found if isinstance(e.found, str) and e.found == "nothing" else repr(e.found)
+        if len(found) > 60:
+            found = found[:57] + "..."
+        raise DataFileError(meta.file, f"{meta.path}.{e.field}" if e.field else meta.path,
+                            e.expected, found) from None
+    for c in meta["channels"].elements():
         c["class"].str(choices=tuple(fsr.NOMINAL))
-        c["r_divider_ohm"].number(min_exclusive=0, max=1e9)
-        c["r_bleed_ohm"].number(min_exclusive=0, max=1e12)
-    meta["adc_bits"].int(min=8, max=16)
-    meta["vref_v"].number(min_exclusive=0, max=100)
-    lo = meta["min_rate_hz"].number(min_exclusive=0, max=MAX_RATE_HZ)
-    hi = meta["max_rate_hz"].number(min=lo, max=MAX_RATE_HZ)
-    meta["rate_hz"].number(min=lo, max=hi)
-    meta["ts_bits"].int(min=8, max=64)
-    meta["seq_bits"].int(min=8, max=64)
-    meta["ring_slots"].int(min=1, max=1 << 24)
 
 
 def check_header(root: Node, max_chunk_rows: int) -> None:
@@ -97,6 +76,7 @@ def check_header(root: Node, max_chunk_rows: int) -> None:
     for key in ("trainee", "start_time", "glove_id", "firmware", "profile", "skill_level"):
         _opt(root.get(key), _text)
     _opt(root.get("start_unix_s"), lambda n: n.number())
+    from ..protocol import MAX_RATE_HZ
     _opt(root.get("rate_hz"), lambda n: n.number(min_exclusive=0, max=MAX_RATE_HZ))
     _opt(root.get("adc_bits"), lambda n: n.int(min=8, max=16))
     _opt(root.get("sensitivity"), lambda n: n.number(min_exclusive=0, max=2.0))
