@@ -1,11 +1,14 @@
 # The glove's main loop: commands from the host, DATA frames from the ring, events, button.
 import json
 import micropython
+from array import array
 from micropython import const
 
 from glove import config
 from glove import wire
 from glove.sampler import Sampler
+
+BUTTON_POLL_MS = const(5)   # the button is read at most this often by the main loop
 
 BATCH = const(16)           # DATA frames encoded per USB write
 READ_PER_PASS = const(128)  # command bytes read per pass before the ring is served again
@@ -27,9 +30,10 @@ class App:
             board.ticks_us, board.timer, adc_bits=config.ADC_BITS,
             buzzer_pins=board.buzzer_pins,
             channel_buzzer=[hands.index(c[2]) if c[2] in hands else -1 for c in chans],
-            button=board.button, limit_buzz_ms=config.LIMIT_BUZZ_MS)
+            button=board.button, limit_buzz_ms=config.LIMIT_BUZZ_MS,
+            rp2=getattr(board, "rp2", None))
         self.full = (1 << config.ADC_BITS) - 1
-        self.max_rate = config.MAX_CHANNEL_SAMPLES_PER_S // self.n
+        self.max_rate = min(config.MAX_RATE_HZ, config.MAX_CHANNEL_SAMPLES_PER_S // self.n)
         self.rate = rate_hz or min(config.DEFAULT_RATE_HZ, self.max_rate)
         self.streaming = False
         self.fr = wire.Framer()
@@ -44,6 +48,8 @@ class App:
         self.late_reported = 0
         self.button_state = 1
         self.button_since = 0
+        self.button_checked = 0
+        self.ev = array("i", [0] * 4)   # an event taken from the sampler (no tuples)
         self.glove_id = board.glove_id()
         self.class_of = [classes[c[4]] for c in chans]
 
@@ -158,8 +164,12 @@ class App:
                 chans = range(self.n)
             else:
                 chans = (self._int_arg(cmd, cmd.args[0], 0, self.n - 1, "channel"),)
+            self._irq_off()
             for ch in chans:
                 s.limits[ch] = value
+                # re-armed (PROTOCOL.md, `limit`): a channel already over trips again
+                s.over = s.over & ~(1 << ch)
+            self._irq_on()
             self.reply(cmd.seq, wire.ST_OK)
         elif v == "reset":
             self._nargs(cmd, 0, 0)
@@ -179,7 +189,7 @@ class App:
         """Read what the host sent (up to READ_PER_PASS bytes) and act on complete lines."""
         b = self.b
         got = 0
-        while got < READ_PER_PASS and b.poll.poll(0):
+        while got < READ_PER_PASS and b.rx_ready():
             if not b.stdin.readinto(self.b1):
                 break
             got += 1
@@ -224,30 +234,42 @@ class App:
             t += 1
             if t == s.slots:
                 t = 0
-        self.b.stdout.write(self.batch_mv[:off])
+        self.b.stdout.write(self.batch, off)      # (a slice would allocate a memoryview)
         s.release(k)
         return k
 
     def send_events(self):
         s = self.sampler
-        if s.drop_pending and s.available() < s.slots // 2:
-            self._irq_off()
-            count = s.drop_pending      # (no tuples: nothing may allocate with IRQs off)
-            seq = s.drop_seq
-            ts = s.drop_ts
-            s.drop_pending = 0
-            self._irq_on()
-            if self.streaming:
-                self.event(wire.EV_DROP, wire.NO_CHANNEL, seq, ts, count)
-        if s.lim_pending:
-            self._irq_off()
-            ch = s.lim_ch
-            val = s.lim_val
-            seq = s.lim_seq
-            ts = s.lim_ts
-            s.lim_pending = 0
-            self._irq_on()
-            self.event(wire.EV_LIMIT, ch, seq, ts, val)
+        # the common case first, in one call: nothing to report
+        if s.events_waiting(self.late_reported) or self.rate_event >= 0:
+            self._send_sampler_events(s)
+        btn = self.b.button
+        if btn is not None:
+            now = self.b.ticks_ms()
+            if self.b.ticks_diff(now, self.button_checked) >= BUTTON_POLL_MS:
+                self.button_checked = now
+                v = btn.value()
+                if v != self.button_state:
+                    if self.b.ticks_diff(now, self.button_since) >= config.BUTTON_DEBOUNCE_MS:
+                        self.button_state = v
+                        self.event(wire.EV_BUTTON, wire.NO_CHANNEL, s.seq, self.b.ticks_us(), 1 - v)
+                else:
+                    self.button_since = now
+
+    def _send_sampler_events(self, s):
+        ev = self.ev
+        # every drop is reported at the next pass, with the exact count, even while the
+        # ring stays full (PROTOCOL.md 2.5)
+        self._irq_off()
+        n = s.take_drop(ev)
+        self._irq_on()
+        if n and self.streaming:
+            self.event(wire.EV_DROP, wire.NO_CHANNEL, ev[1], ev[2], n)
+        self._irq_off()
+        n = s.take_limit(ev)
+        self._irq_on()
+        if n:
+            self.event(wire.EV_LIMIT, ev[0], ev[2], ev[3], ev[1])
         if self.rate_event >= 0:
             self.event(wire.EV_RATE, wire.NO_CHANNEL, self.rate_event, self.b.ticks_us(), self.rate)
             self.rate_event = -1
@@ -256,16 +278,6 @@ class App:
             self.event(wire.EV_FAULT, wire.NO_CHANNEL, s.seq, self.b.ticks_us(), wire.FAULT_LATE,
                        "%d late samples: the timer fell behind" % (late - self.late_reported))
             self.late_reported = late
-        btn = self.b.button
-        if btn is not None:
-            v = btn.value()
-            now = self.b.ticks_ms()
-            if v != self.button_state:
-                if self.b.ticks_diff(now, self.button_since) >= config.BUTTON_DEBOUNCE_MS:
-                    self.button_state = v
-                    self.event(wire.EV_BUTTON, wire.NO_CHANNEL, s.seq, self.b.ticks_us(), 1 - v)
-            else:
-                self.button_since = now
 
     def service(self):
         """One pass of the main loop; returns True if there was anything to do."""
@@ -274,16 +286,33 @@ class App:
         self.send_events()
         return busy
 
+    def loop(self, until_ms=None):
+        """The main loop: serve the ring, the host and the events; sleep when there is
+        nothing to do. Returns once ticks_ms() passes until_ms (never if None)."""
+        s = self.sampler
+        b = self.b
+        while True:
+            # an idle pass costs one viper call and one poll (a full service() pass costs
+            # about four times as much on a Pico, and the core wakes for every interrupt)
+            if s.work_waiting(self.late_reported) or b.rx_ready() or self.rate_event >= 0:
+                self.service()
+            else:
+                if until_ms is not None and b.ticks_diff(b.ticks_ms(), until_ms) >= 0:
+                    return
+                b.idle()
+
     def run(self):
         s = self.sampler
+        # a lone delimiter first: a host that read REPL text before (a restart from the
+        # prompt) resynchronises at it, and the BOOT frame is not lost (PROTOCOL.md 2.3)
+        self.b.stdout.write(b"\x00")
         self.event(wire.EV_BOOT, wire.NO_CHANNEL, 0, self.b.ticks_us(), self.b.reset_cause(),
                    config.FIRMWARE_VERSION)
         s.start(self.rate, self.b.timer_init)
         try:
             while True:
                 try:
-                    if not self.service():
-                        self.b.idle()
+                    self.loop()
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except Exception as e:

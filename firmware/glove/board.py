@@ -38,6 +38,21 @@ class Board:
         self.enable_irq = machine.enable_irq
         self.reset = machine.reset
         self.platform = sys.platform
+        # The RP2040's wiring for the sampler's register path (Sampler.tick_rp2); None on
+        # other ports, where the sampler goes through the pin and ADC objects above.
+        if sys.platform == "rp2" and 26 <= config.ADC_PIN <= 29:
+            self.rp2 = {"select": tuple(config.MUX_SELECT_PINS), "adc_input": config.ADC_PIN - 26,
+                        "buzzers": tuple(config.BUZZER_PINS[h] for h in self.buzzer_hands),
+                        "button": -1 if config.BUTTON_PIN is None else config.BUTTON_PIN}
+        else:
+            self.rp2 = None
+
+    def rx_ready(self):
+        """True if the host has sent a byte not read yet. Allocation-free (ipoll reuses its
+        result; poll() would return a new list on every call)."""
+        for _ in self.poll.ipoll(0):
+            return True
+        return False
 
     def timer_init(self, freq, callback):
         # A hard interrupt where the port offers one (no scheduler latency); otherwise soft.

@@ -8,21 +8,69 @@ import signal
 import sys
 import time
 
-from . import __version__
+from . import __version__, cliargs
 from .errors import GloveError
 
 log = logging.getLogger("massage_glove")
 
 
 def _err(msg: str) -> None:
-    print(f"massage-glove: {msg}", file=sys.stderr)
+    from .protocol import printable
+    # messages quote devices and files: nothing from them may drive the terminal
+    print(f"massage-glove: {printable(msg, 2000)}", file=sys.stderr)
+
+
+# --- signals --------------------------------------------------------------------------
+# SIGINT (Ctrl-C), SIGTERM (kill, a service manager) and SIGHUP (the terminal closed, an
+# ssh drop) all end a command the same way: KeyboardInterrupt unwinds it, so a session
+# closes its log complete and the simulated glove is unplugged. Exit status 128 + the
+# signal's number: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP (docs/FAULTS.md).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """A stop signal arrived (signum)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+received_signal: int | None = None
+
+
+def _on_stop_signal(signum, frame):
+    global received_signal
+    if received_signal is not None:
+        return                       # already stopping: let the clean-up finish
+    received_signal = signum
+    raise Terminated(signum)
+
+
+_saved_handlers: dict = {}
+
+
+def _install_signal_handlers() -> None:
+    global received_signal
+    received_signal = None
+    for sig in STOP_SIGNALS:
+        try:
+            _saved_handlers[sig] = signal.signal(sig, _on_stop_signal)
+        except (ValueError, OSError):      # not the main thread: leave them be
+            return
+
+
+def _restore_signal_handlers() -> None:
+    while _saved_handlers:
+        sig, h = _saved_handlers.popitem()
+        signal.signal(sig, h if h is not None else signal.SIG_DFL)
 
 
 # --- ports / flash / simulate -------------------------------------------------------
 
 def cmd_ports(args) -> int:
     from .ports import scan
-    found = scan(probe=not args.no_probe)
+    found = scan(probe=not args.no_probe, urls=args.urls)
     if args.json:
         print(json.dumps([p.__dict__ for p in found], indent=1))
         return 0
@@ -33,7 +81,8 @@ def cmd_ports(args) -> int:
     for p in found:
         mark = "GLOVE" if p.glove else "     "
         detail = p.glove or p.problem.split(":", 1)[-1].strip()[:90] or p.description
-        print(f"{mark}  {p.device:28s} {detail}")
+        from .protocol import printable
+        print(printable(f"{mark}  {p.device:28s} {detail}", 300))
     return 0
 
 
@@ -93,13 +142,11 @@ def cmd_simulate(args) -> int:
     print(sim.port, flush=True)
     print(f"simulated glove {args.glove_id} on {sim.port} (real firmware in MicroPython); "
           f"Ctrl-C to unplug it", file=sys.stderr)
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     t0 = time.monotonic()
     try:
-        while not stop and not (args.duration and time.monotonic() - t0 > args.duration):
+        while not (args.duration and time.monotonic() - t0 > args.duration):
             time.sleep(0.2)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:     # Ctrl-C, SIGTERM, SIGHUP (see STOP_SIGNALS)
         pass
     finally:
         sim.close()
@@ -115,11 +162,23 @@ COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.live.command",
     "massage_glove.review.command",
     "massage_glove.calibrate",
+    "massage_glove.replay",
+    "massage_glove.classview.views",
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A command-line mistake is one line on stderr and exit status 2 (argparse's usage
+    block is left to --help)."""
+
+    def error(self, message: str):
+        # the message quotes what was typed: escape control characters for the terminal
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="massage-glove",
+    p = _Parser(prog="massage-glove",
                                 description="Pressure feedback for massage practice from a force-sensing glove.")
     p.add_argument("--version", action="version", version=f"massage-glove {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens on the link")
@@ -128,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ports", help="list serial ports and mark the gloves")
     s.add_argument("--json", action="store_true")
     s.add_argument("--no-probe", action="store_true", help="only list, do not talk to the ports")
+    s.add_argument("urls", nargs="*", metavar="URL",
+                   help="also probe these ports or URLs (socket://, rfc2217://...); without them "
+                        "only this machine's serial devices are probed")
     s.set_defaults(func=cmd_ports)
 
     s = sub.add_parser("flash", help="deploy the firmware to a board with mpremote")
@@ -135,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compile", action="store_true", help="send .mpy compiled by mpy-cross -march=armv6m")
     s.add_argument("--no-reset", action="store_true")
     s.add_argument("--no-verify", action="store_true")
-    s.add_argument("--verify-timeout", type=float, default=10.0)
+    s.add_argument("--verify-timeout", type=cliargs.seconds, default=10.0)
     s.set_defaults(func=cmd_flash)
 
     s = sub.add_parser("simulate", help="start the simulated glove on a pty and print its path")
@@ -146,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--glove-id", default="sim-glove")
     s.add_argument("--mode", choices=("realtime", "free"), default="realtime")
     s.add_argument("--offset-us", type=int, default=0, help="start the device clock this far in")
-    s.add_argument("--duration", type=float, default=0, help="unplug after this many seconds")
+    s.add_argument("--duration", type=cliargs.seconds_or_zero, default=0,
+                   help="unplug after this many seconds (0: when stopped)")
     s.set_defaults(func=cmd_simulate)
 
     import importlib
@@ -163,15 +226,28 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    _install_signal_handlers()
     try:
-        return args.func(args) or 0
+        rc = args.func(args) or 0
     except GloveError as e:
-        _err(str(e))
-        return 1
+        try:
+            _err(str(e))
+        except OSError:            # the terminal is gone (SIGHUP)
+            pass
+        rc = 1
     except KeyboardInterrupt:
-        return 130
+        rc = 130
     except BrokenPipeError:
-        return 0
+        rc = 0
+    except OSError:
+        if received_signal is None:
+            raise
+        rc = 1                     # writing to a closed terminal after SIGHUP
+    finally:
+        _restore_signal_handlers()
+    if received_signal is not None:
+        return 128 + received_signal
+    return rc
 
 
 if __name__ == "__main__":

@@ -35,6 +35,24 @@ HANDSHAKE_TIMEOUT_S = 1.0
 COMMAND_TIMEOUT_S = 1.0
 RECONNECT_POLL_S = 0.25
 STALL_PERIODS = 20           # no DATA for this many sample periods (and >= 0.5 s): a stall
+# A device clock step that disagrees with the sample count by more than this (and more
+# than half the expected step) is a glitch or a reset of the glove's clock, never a wrap:
+# engineering default, above a late timer's lag and far below a 2^30 us wrap (17.9 min).
+CLOCK_TOLERANCE_S = 1.0
+# A stamp that disagrees is a glitch and is not used as the next one's reference; when
+# this many in a row disagree, the glove's clock was reset and its new stamps are used.
+CLOCK_GLITCH_FRAMES = 3
+
+# Host time. Intervals (gaps, stalls, reconnects, batching) use the monotonic clock only;
+# the time stamped on samples and events is a label: the wall clock when the program
+# started plus monotonic time since, so a wall-clock step (NTP, a user setting the time)
+# moves no sample, invents no gap and ends nothing.
+_WALL0, _MONO0 = time.time(), time.monotonic()
+
+
+def host_clock() -> float:
+    """Wall-clock seconds as at program start, advanced by the monotonic clock."""
+    return _WALL0 + (time.monotonic() - _MONO0)
 
 serial.protocol_handler_packages.append("massage_glove.urlhandlers")
 
@@ -80,6 +98,9 @@ class LinkStats:
     disconnects: int = 0
     reconnects: int = 0
     stalls: int = 0
+    clock_steps: int = 0           # device clock steps not explained by the sample count
+    over_range: int = 0            # samples with counts above full scale (read as saturated)
+    bad_events: int = 0            # device events whose values break PROTOCOL.md (ignored)
     rejected: dict = field(default_factory=dict)
     crc_errors: int = 0
     bytes_in: int = 0
@@ -95,7 +116,7 @@ class GloveLink:
     """A glove on a serial URL. Use GloveLink.open(); see the module docstring."""
 
     def __init__(self, url: str, port: serial.SerialBase, *, reconnect: bool = True,
-                 clock=time.time):
+                 clock=host_clock):
         self.url = url
         self._port: serial.SerialBase | None = port
         self.reconnect_enabled = reconnect
@@ -121,8 +142,11 @@ class GloveLink:
         self._last_seq: int | None = None
         self._last_t_dev = 0.0
         self._last_host = 0.0
-        self._last_data_host: float | None = None
+        self._last_data_host: float | None = None     # monotonic time of the last DATA
+        self._started_at: float | None = None         # monotonic time the stream was started
+        self._first_row_at = 0.0                      # monotonic arrival of the oldest unread row
         self._stalled = False
+        self._clock_glitches = 0
         self._disconnected_at: float | None = None
         self.device_t0_us: int | None = None    # raw t_us of the very first sample
         self._rows_seq: list[int] = []
@@ -138,7 +162,7 @@ class GloveLink:
     # --- opening and the handshake --------------------------------------------------
     @classmethod
     def open(cls, url: str, *, reconnect: bool = True, handshake_timeout: float = HANDSHAKE_TIMEOUT_S,
-             clock=time.time) -> "GloveLink":
+             clock=host_clock) -> "GloveLink":
         """Open `url`, check a glove answers, read its description. Raises LinkError subclasses."""
         port = open_port(url)
         link = cls(url, port, reconnect=reconnect, clock=clock)
@@ -183,13 +207,17 @@ class GloveLink:
             raise NotAGloveError(self._not_a_glove_message())
         meta = self._raw_exchange("id", timeout=timeout)
         if not isinstance(meta, P.Meta):
-            raise NotAGloveError(f"{self.url} answered `stop` but not `id`: is the firmware up to date? "
-                                 f"Try `massage-glove flash --port {self.url}`.")
+            why = ""
+            if self.decoder.stats.rejected["long"]:
+                why = " (its answer was too long for a frame, PROTOCOL.md 2.1)"
+            raise NotAGloveError(f"{self.url} answered `stop` but not `id`{why}: is the firmware up "
+                                 f"to date? Try `massage-glove flash --port {self.url}`.")
         try:
-            info = DeviceInfo.from_meta(meta.info)
+            info = DeviceInfo.from_meta(meta.info)     # checked against PROTOCOL.md once, here
         except (KeyError, TypeError, ValueError) as e:
-            raise NotAGloveError(f"{self.url}: the glove's description is incomplete ({e!r}); "
-                                 f"reflash it with `massage-glove flash --port {self.url}`.") from None
+            raise NotAGloveError(f"{self.url}: the glove's description is not valid: "
+                                 f"{P.printable(str(e))}; the device is not used. Reflash it with "
+                                 f"`massage-glove flash --port {self.url}`.") from None
         if self.info is not None and (info.glove_id != self.info.glove_id
                                       or len(info.channels) != len(self.info.channels)):
             raise LinkError(f"a different glove ({info.glove_id}) came back on {self.url} "
@@ -230,7 +258,8 @@ class GloveLink:
         f = pend.frame
         if isinstance(f, P.Reply) and not f.ok:
             raise CommandFailed(f"the glove refused `{verb} {' '.join(map(str, args))}`: "
-                                f"{P.STATUS_NAMES.get(f.status, f.status)}: {f.text}", f.status, f.text)
+                                f"{P.STATUS_NAMES.get(f.status, f.status)}: {P.printable(f.text)}",
+                                f.status, f.text)
         return f
 
     def _write(self, data: bytes) -> None:
@@ -245,6 +274,8 @@ class GloveLink:
 
     def start(self) -> None:
         self.command("start")
+        # the stall detector runs from here: a glove that starts and sends nothing stalls
+        self._started_at = time.monotonic()
         self._streaming = True
 
     def stop(self) -> None:
@@ -281,6 +312,11 @@ class GloveLink:
         return self._rate_hz
 
     @property
+    def serial_port(self):
+        """The open pyserial port (None while disconnected); URL handlers add their own attributes."""
+        return self._port
+
+    @property
     def connected(self) -> bool:
         return self._port is not None
 
@@ -296,7 +332,7 @@ class GloveLink:
             if self._rows_seq and rate > BATCH_ABOVE_HZ:
                 # at high rates, gather a few samples per call: one call per sample would cost
                 # more than the samples; at 200 Hz every sample is handed over as it comes
-                wait = self._rows_host[0] + BATCH_SAMPLES / rate - self.clock()
+                wait = self._first_row_at + BATCH_SAMPLES / rate - time.monotonic()
                 if wait > 0:
                     self._arrived.wait_for(lambda: False, wait)
             seq, tdev, host = self._rows_seq, self._rows_tdev, self._rows_host
@@ -347,13 +383,14 @@ class GloveLink:
             except (serial.SerialException, OSError, TypeError, AttributeError) as e:
                 self._lost(e)
                 continue
-            now = self.clock()
+            now, mono = self.clock(), time.monotonic()
             if chunk:
                 self.stats.bytes_in += len(chunk)
                 for f in self.decoder.feed(chunk):
-                    self._on_frame(f, now)
-            elif self._streaming and self._last_data_host is not None and not self._stalled:
-                quiet = now - self._last_data_host
+                    self._on_frame(f, now, mono)
+            last = self._last_data_host if self._last_data_host is not None else self._started_at
+            if self._streaming and last is not None and not self._stalled:
+                quiet = mono - last
                 if quiet > max(0.5, STALL_PERIODS / max(self._rate_hz, 1.0)):
                     self._stalled = True
                     self.stats.stalls += 1
@@ -363,10 +400,9 @@ class GloveLink:
     def _lost(self, err: Exception) -> None:
         if self._stop.is_set():
             return
-        now = self.clock()
         self._close_port()
         self.stats.disconnects += 1
-        self._disconnected_at = now
+        self._disconnected_at = time.monotonic()
         self._event("disconnect", self._last_t_dev,
                     f"the glove was disconnected ({err}); waiting for it to come back",
                     error=str(err))
@@ -407,7 +443,7 @@ class GloveLink:
                 self._close_port()
                 time.sleep(RECONNECT_POLL_S)
                 continue
-            now = self.clock()
+            now = time.monotonic()
             away = now - (self._disconnected_at or now)
             self.stats.reconnects += 1
             # a new device epoch: seq and time restart; device time continues from the
@@ -433,28 +469,37 @@ class GloveLink:
         self._epoch_offset_s = t_dev_start
         self._epoch_seq0 = None
 
-    def _on_frame(self, f: P.Frame, now: float) -> None:
+    def _on_frame(self, f: P.Frame, now: float, mono: float | None = None) -> None:
         self.stats.frames += 1
+        mono = time.monotonic() if mono is None else mono
         if isinstance(f, P.Data):
-            self._on_data(f, now)
+            self._on_data(f, now, mono)
         elif isinstance(f, (P.Reply, P.Meta)):
             pend = self._pending.get(f.cmd_seq)
             if pend is not None:
                 pend.frame = f
                 pend.event.set()
         elif isinstance(f, P.Event):
-            self._on_device_event(f, now)
+            self._on_device_event(f, mono)
 
-    def _on_device_event(self, e: P.Event, now: float) -> None:
-        name = e.name
+    def _device_first_seq(self, raw: int) -> int:
+        """A raw 16-bit seq from an event, on the link's unwrapped numbering (the nearest
+        number to the last sample's, as DATA seq is unwrapped)."""
+        if self._last_seq is None or self._seq_unwrap.last is None:
+            return raw
+        d = ((raw - self._seq_unwrap.last + 0x8000) & 0xFFFF) - 0x8000
+        return self._last_seq + d
+
+    def _on_device_event(self, e: P.Event, mono: float) -> None:
+        text = P.printable(e.text, 80)       # device text reaches the terminal and the log
         if e.kind == P.EV_BOOT:
             if self._last_seq is not None:
                 # the glove restarted under us: sequence and clock start again
-                gap = now - (self._last_data_host or now)
+                gap = mono - (self._last_data_host or mono)
                 self._new_epoch(self._last_t_dev + gap)
                 self._event("boot", self._last_t_dev,
-                            f"the glove restarted (firmware {e.text}); its counters start again",
-                            firmware=e.text, reset_cause=e.value, seconds=gap)
+                            f"the glove restarted (firmware {text}); its counters start again",
+                            firmware=text, reset_cause=e.value, seconds=gap)
                 if self._streaming:
                     threading.Thread(target=self._resume_after_boot, daemon=True).start()
             return
@@ -464,7 +509,7 @@ class GloveLink:
             self.stats.device_drops += e.value
             self._event("drop", self._last_t_dev,
                         f"the glove dropped {e.value} samples (the host did not read fast enough)",
-                        first_seq=e.seq, count=e.value)
+                        first_seq=self._device_first_seq(e.seq), count=e.value)
         elif e.kind == P.EV_LIMIT:
             self._event("limit", self._last_t_dev,
                         f"the glove's own hard limit tripped on {chname} ({e.value} counts)",
@@ -473,9 +518,18 @@ class GloveLink:
             self._event("button", self._last_t_dev,
                         "mark button pressed" if e.value else "mark button released", pressed=bool(e.value))
         elif e.kind == P.EV_FAULT:
-            self._event("fault", self._last_t_dev, f"the glove reports a fault: {e.text}",
-                        code=e.value, message=e.text)
+            self._event("fault", self._last_t_dev, f"the glove reports a fault: {text}",
+                        code=e.value, message=text)
         elif e.kind == P.EV_RATE:
+            lo, hi = self.info.min_rate_hz, self.info.max_rate_hz
+            if not lo <= e.value <= hi:
+                # checked like META: a rate outside the glove's own range is a lie, not a rate
+                self.stats.bad_events += 1
+                self._event("fault", self._last_t_dev,
+                            f"the glove reported a sample rate of {e.value} Hz, outside its range "
+                            f"{lo:g}..{hi:g} Hz (PROTOCOL.md, META): ignored, the rate stays "
+                            f"{self._rate_hz:g} Hz", code=0, message="bad RATE event")
+                return
             self._rate_hz = float(e.value)
             self._event("rate", self._last_t_dev, f"sample rate now {e.value} Hz", rate_hz=e.value)
 
@@ -489,13 +543,19 @@ class GloveLink:
         except LinkError as e:
             log.warning("could not restart the stream after the glove restarted: %s", e)
 
-    def _on_data(self, f: P.Data, now: float) -> None:
+    def _on_data(self, f: P.Data, now: float, mono: float) -> None:
         info = self.info
         if len(f.counts) != len(info.channels):
             self._on_reject("layout", f"DATA with {len(f.counts)} channels, expected {len(info.channels)}")
             return
+        counts = f.counts
+        if max(counts) > info.full_scale:
+            # PROTOCOL.md 2.4: above full scale reads as full scale (saturated, too much),
+            # never rejected: an over-range reading must not silence an alert
+            counts = tuple(min(c, info.full_scale) for c in counts)
+            self.stats.over_range += 1
         rate = self._rate_hz or info.rate_hz
-        host_gap = now - self._last_data_host if self._last_data_host is not None else 0.0
+        host_gap = mono - self._last_data_host if self._last_data_host is not None else 0.0
         prev_u = self._seq_unwrap.last
         seq_u = self._seq_unwrap(f.seq, host_gap * rate if self._last_data_host else None)
         if prev_u is not None and self._epoch_seq0 is not None and seq_u - prev_u > 1.5 * host_gap * rate + 1000:
@@ -505,6 +565,8 @@ class GloveLink:
             self._event("boot", self._last_t_dev, "the glove's counters restarted", firmware="",
                         seconds=host_gap)
             seq_u = self._seq_unwrap(f.seq)
+            prev_u = None
+        prev_t = self._ts_unwrap.last
         t_u = self._ts_unwrap(f.t_us, host_gap * 1e6 if self._last_data_host else None)
         if self.device_t0_us is None:
             self.device_t0_us = f.t_us
@@ -514,6 +576,34 @@ class GloveLink:
             self._epoch_seq0 = seq_u if self._last_seq is not None else 0
         seq = self._seq_offset + (seq_u - self._epoch_seq0)
         t_dev = self._epoch_offset_s + (t_u - self._epoch_us0) * 1e-6
+        if prev_u is not None and prev_t is not None and self._last_seq is not None:
+            # the clock step must agree with the sample count: a backward step (which the
+            # modulo difference reads as a near-full wrap) or a leap is a glitch or a reset
+            # of the glove's clock; time then continues from the sample count
+            expect_s = (seq_u - prev_u) / rate
+            step_s = (t_u - prev_t) * 1e-6
+            if abs(step_s - expect_s) > max(CLOCK_TOLERANCE_S, 0.5 * expect_s):
+                t_fix = self._last_t_dev + expect_s
+                if self._clock_glitches == 0:
+                    self.stats.clock_steps += 1
+                    back = ((f.t_us - prev_t) % (1 << P.TS_BITS)) * 1e-6
+                    half = (1 << (P.TS_BITS - 1)) * 1e-6
+                    back = back - 2 * half if back > half else back
+                    self._event("clock", self._last_t_dev,
+                                f"the glove's clock stepped by {back:+.6f} s where its sample count "
+                                f"says {expect_s:.6f} s: time continues from the sample count",
+                                step_s=back, expected_s=expect_s)
+                self._clock_glitches += 1
+                if self._clock_glitches <= CLOCK_GLITCH_FRAMES:
+                    # a glitch: this stamp is not the reference for the next one
+                    self._ts_unwrap.last = prev_t
+                else:
+                    # it stays: the clock was reset; carry on from the new stamps
+                    self._epoch_offset_s += t_fix - t_dev
+                    self._clock_glitches = 0
+                t_dev = t_fix
+            else:
+                self._clock_glitches = 0
         if self._last_seq is not None and seq > self._last_seq + 1:
             missing = seq - self._last_seq - 1
             self.stats.gaps += 1
@@ -524,16 +614,19 @@ class GloveLink:
                         seconds=t_dev - self._last_t_dev)
         if self._stalled:
             self._stalled = False
-            self._event("resume", t_dev, f"data again after {host_gap:.1f} s", seconds=host_gap)
+            quiet = mono - (self._last_data_host or self._started_at or mono)
+            self._event("resume", t_dev, f"data again after {quiet:.1f} s", seconds=quiet)
         self._last_seq = seq
         self._last_t_dev = t_dev
-        self._last_data_host = now
+        self._last_data_host = mono
         self.stats.samples += 1
         with self._lock:
+            if not self._rows_seq:
+                self._first_row_at = mono
             self._rows_seq.append(seq)
             self._rows_tdev.append(t_dev)
             self._rows_host.append(now)
-            self._rows_counts.append(f.counts)
+            self._rows_counts.append(counts)
             self._rows_flags.append(f.flags)
             self._arrived.notify_all()
 

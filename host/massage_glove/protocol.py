@@ -309,3 +309,138 @@ class Unwrapper:
 
     def reset(self) -> None:
         self.last = None
+
+
+# --- META, checked once at the boundary (PROTOCOL.md 2.4, META) -------------------------
+
+import math
+import re
+
+# A glove id names a file (calibration/<glove_id>.json): letters, digits, `.`, `_`, `-`,
+# starting with a letter or digit (so never `.`, `..` or an option), at most 64 characters.
+GLOVE_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Every other name the glove sends (firmware, board, platform, channel name, site, class).
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
+HANDS = ("right", "left")
+MAX_RATE_HZ = 16000          # one channel at the firmware's 16000 channel samples per second
+MAX_ADC_BITS = 16            # counts are u16
+MAX_OHM = 1e9
+MAX_VREF_V = 100.0
+
+
+class MetaError(ValueError):
+    """A META field that breaks PROTOCOL.md: `field` (JSON path), what was expected, found."""
+
+    def __init__(self, field: str, expected: str, found):
+        self.field = field
+        self.expected = expected
+        self.found = found
+        shown = repr(found)
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        super().__init__(f"META field `{field}`: expected {expected}, found {shown}")
+
+
+def _int(meta, key, lo, hi, path=None):
+    v = meta.get(key) if isinstance(meta, dict) else None
+    path = path or key
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise MetaError(path, f"a whole number from {lo} to {hi}",
+                        v if key in meta else "nothing")
+    return v
+
+
+def _num(meta, key, lo_excl, hi, path=None):
+    v = meta.get(key)
+    path = path or key
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+            or not lo_excl < v <= hi:
+        raise MetaError(path, f"a finite number above {lo_excl:g} and at most {hi:g}",
+                        v if key in meta else "nothing")
+    return float(v)
+
+
+def _name(meta, key, rx=NAME_RE, path=None, what="a name"):
+    v = meta.get(key)
+    path = path or key
+    if not isinstance(v, str) or not rx.fullmatch(v):
+        raise MetaError(path, f"{what} of 1 to 64 letters, digits, `.`, `_`, `-`"
+                        + (", `+`" if rx is NAME_RE else "") + " starting with a letter or digit",
+                        v if key in meta else "nothing")
+    return v
+
+
+def check_glove_id(glove_id) -> str:
+    """The glove id as a safe file name stem, or MetaError (PROTOCOL.md, glove_id)."""
+    return _name({"glove_id": glove_id}, "glove_id", GLOVE_ID_RE, what="an id")
+
+
+def check_meta(meta: dict) -> None:
+    """Check a META object against PROTOCOL.md; raises MetaError naming the field.
+
+    Unknown fields are ignored (a host must ignore fields it does not know).
+    """
+    if not isinstance(meta, dict):
+        raise MetaError("", "a JSON object", type(meta).__name__)
+    _int(meta, "protocol", VERSION, VERSION)
+    _name(meta, "glove_id", GLOVE_ID_RE, what="an id")
+    for k in ("firmware", "board"):
+        _name(meta, k)
+    if "platform" in meta:
+        _name(meta, "platform")
+    hands = meta.get("hands")
+    if not isinstance(hands, list) or not 1 <= len(hands) <= 2 \
+            or any(h not in HANDS for h in hands) or len(set(hands)) != len(hands):
+        raise MetaError("hands", "a list of one or two different hands, `right` or `left`",
+                        hands if "hands" in meta else "nothing")
+    chans = meta.get("channels")
+    if not isinstance(chans, list) or not 1 <= len(chans) <= MAX_CHANNELS:
+        raise MetaError("channels", f"a list of 1 to {MAX_CHANNELS} channels",
+                        (f"{len(chans)} channels" if isinstance(chans, list) else chans)
+                        if "channels" in meta else "nothing")
+    names = set()
+    for i, c in enumerate(chans):
+        p = f"channels[{i}]"
+        if not isinstance(c, dict):
+            raise MetaError(p, "an object", c)
+        _int(c, "index", i, i, p + ".index")
+        n = _name(c, "name", path=p + ".name")
+        if n in names:
+            raise MetaError(p + ".name", "a name no other channel has", n)
+        names.add(n)
+        if c.get("hand") not in hands:
+            raise MetaError(p + ".hand", "one of the glove's hands " + ", ".join(hands), c.get("hand"))
+        _name(c, "site", path=p + ".site")
+        _name(c, "class", path=p + ".class")
+        _num(c, "r_divider_ohm", 0, MAX_OHM, p + ".r_divider_ohm")
+        _num(c, "r_bleed_ohm", 0, MAX_OHM, p + ".r_bleed_ohm")
+    _int(meta, "adc_bits", 1, MAX_ADC_BITS)
+    _num(meta, "vref_v", 0, MAX_VREF_V)
+    lo = _int(meta, "min_rate_hz", 1, MAX_RATE_HZ)
+    hi = _int(meta, "max_rate_hz", lo, MAX_RATE_HZ)
+    _int(meta, "rate_hz", lo, hi)
+    _int(meta, "ts_bits", TS_BITS, TS_BITS)
+    _int(meta, "seq_bits", SEQ_BITS, SEQ_BITS)
+    _int(meta, "ring_slots", 1, 0xFFFF)
+    for k in ("streaming", "button"):
+        if k in meta and not isinstance(meta[k], bool):
+            raise MetaError(k, "true or false", meta[k])
+    if "buzzers" in meta:
+        b = meta["buzzers"]
+        if not isinstance(b, list) or any(h not in hands for h in b) or len(set(b)) != len(b):
+            raise MetaError("buzzers", "a list of the glove's hands", b)
+    if "limits" in meta:
+        lim = meta["limits"]
+        full = (1 << meta["adc_bits"]) - 1
+        if not isinstance(lim, list) or len(lim) != len(chans) or any(
+                isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= full for x in lim):
+            raise MetaError("limits", f"one whole number 0..{full} per channel", lim)
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Text from outside (the glove, a file) made safe for a terminal: control characters
+    (C0, DEL, C1, and the bidirectional overrides) become `?`, long text is cut."""
+    out = "".join("?" if (ord(ch) < 0x20 and ch not in "\n") or 0x7F <= ord(ch) < 0xA0
+                  or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069 else ch
+                  for ch in text[:limit])
+    return out + ("..." if len(text) > limit else "")

@@ -52,7 +52,10 @@ class DeviceInfo:
 
     @classmethod
     def from_meta(cls, meta: dict) -> "DeviceInfo":
-        """Build from the META frame's JSON object; KeyError/TypeError/ValueError on a bad one."""
+        """Build from the META frame's JSON object, checked against docs/PROTOCOL.md first:
+        protocol.MetaError (a ValueError naming the field) on a bad one."""
+        from .protocol import check_meta
+        check_meta(meta)
         chans = tuple(
             Channel(int(c["index"]), str(c["name"]), str(c["hand"]), str(c["site"]),
                     str(c["class"]), float(c["r_divider_ohm"]), float(c["r_bleed_ohm"]))

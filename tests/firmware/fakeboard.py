@@ -73,7 +73,9 @@ class Out:
     def __init__(self):
         self.data = bytearray()
 
-    def write(self, b):
+    def write(self, b, n=None):
+        if n is not None:
+            b = memoryview(b)[:n]
         self.data += b
         return len(b)
 
@@ -104,6 +106,9 @@ class Poll:
 
     def poll(self, timeout=0):
         return [1] if self.inp.data else []
+
+    def ipoll(self, timeout=0):
+        return self.poll(timeout)
 
 
 class Board:
@@ -137,6 +142,9 @@ class Board:
 
     def reset(self):
         self.resets += 1
+
+    def rx_ready(self):
+        return bool(self.stdin.data)
 
     def timer_init(self, freq, cb):
         self.timer.init(freq, cb)

@@ -49,14 +49,34 @@ s.release(7)
 bd.timer.fire(1)
 check(s.seqs[(s.head - 1) % s.slots] == (first_drop_seq + 5) & 0xFFFF, "seq skips the dropped ones")
 
-# hard limits: checked on every sample (dropped or not), buzz and flag, one pending report
+# hard limits: two raw samples in a row at or above the limit trip it (a one-sample glitch
+# does not); checked on every sample (dropped or not), buzz and flag, one pending report.
+# Every tick runs under heap_lock (Timer.fire).
 s.discard()
 s.limits[3] = 150
+bd.adc.values[3] = 200          # a one-sample glitch ...
+bd.timer.fire(1)
+bd.adc.values[3] = 100          # ... then back under
+bd.timer.fire(1)
+check(s.lim_pending == 0 and not s.over, "one sample over the limit does not trip")
+check(not any(s.flags[i] & 0x04 for i in range(s.slots)), "no LIMIT flag for a glitch")
+check(bd.buzzer_pins[0].v == 0, "no buzz for a glitch")
+for _ in range(5):              # glitches on every other sample never trip
+    bd.adc.values[3] = 200
+    bd.timer.fire(1)
+    bd.adc.values[3] = 100
+    bd.timer.fire(1)
+check(s.lim_pending == 0, "alternating glitches do not trip")
+s.discard()
+bd.adc.values[3] = 150          # at the limit counts as over
+bd.timer.fire(1)
+check(s.lim_pending == 0 and not (s.flags[(s.head - 1) % s.slots] & 0x04), "first sample over: not yet")
 bd.adc.values[3] = 200
 bd.timer.fire(1)
 h = (s.head - 1) % s.slots
-check(s.flags[h] & 0x04, "LIMIT flag set")
+check(s.flags[h] & 0x04, "LIMIT flag on the second sample in a row")
 check(s.lim_pending == 1 and s.lim_ch == 3 and s.lim_val == 200, "limit event pending")
+check(s.lim_seq == s.seqs[h], "the event names the second sample")
 bd.timer.fire(1)
 check(bd.buzzer_pins[0].v == 1 and bd.buzzer_pins[1].v == 0, "right motor on, left off")
 check(s.flags[(s.head - 1) % s.slots] & 0x01, "BUZZING flag")
@@ -68,10 +88,28 @@ check(not (s.over & 8), "trip cleared when back under")
 s.lim_pending = 0
 for _ in range(10):
     bd.timer.fire(1)
+check(s.available() == s.slots - 1, "ring full")
+bd.adc.values[3] = 300
+bd.timer.fire(2)
+check(s.lim_pending == 1, "limit checked on dropped samples")
+bd.adc.values[3] = 100
+bd.timer.fire(1)
+# a limit turned off forgets a pending first sample
+s.discard()
+s.lim_pending = 0
 bd.adc.values[3] = 300
 bd.timer.fire(1)
-check(s.lim_pending == 1, "limit checked on a dropped sample")
+s.limits[3] = 0
+bd.timer.fire(1)
+s.limits[3] = 150
+bd.timer.fire(1)
+check(s.lim_pending == 0, "the count restarts after the limit is turned off")
+bd.timer.fire(1)
+check(s.lim_pending == 1, "and trips on the next sample in a row")
 bd.adc.values[3] = 100
+s.limits[3] = 0
+bd.timer.fire(1)
+s.lim_pending = 0
 
 # button flag
 s.discard()

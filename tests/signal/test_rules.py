@@ -163,7 +163,13 @@ def test_too_deep_too_fast():
     f = np.concatenate([strokes(60, 3.5, 9.0), strokes(5, 12.0, 30.0)])
     a = rules_of(run(f, "paraspinals"), "too_deep_too_fast")
     assert len(a) >= 1 and a[0].severity == "warning"
-    assert 40 < a[0].value < 61 and a[0].limit == 180.0
+    # not a safety prompt: told on the 4th firm press (CPRmeter: after 4 misses in a row)
+    firm = f[:, TH] >= 9.0
+    starts = np.flatnonzero(firm[1:] & ~firm[:-1]) + 1
+    assert len(starts) >= 4
+    assert starts[3] / RATE <= a[0].t_s <= starts[3] / RATE + 0.05     # filter delay
+    assert a[0].episode == 4
+    assert 40 < a[0].value < 66 and a[0].limit == 180.0
     assert "warm-up" in a[0].text and "3 min" in a[0].text
 
 
@@ -190,14 +196,29 @@ def test_saturated_sensor():
     counts = nominal_counts(f, DEV)
     counts[100:, TH] = 3500                               # above the FSR 402's 20 N reading
     r = run(f, "upper_trapezius", counts=counts)
-    assert (r.fault[100:, TH] == FAULT_SATURATED).all()
-    assert np.isnan(r.force_n[100:, TH]).all()
+    assert (r.fault[100:, TH] == FAULT_SATURATED).all() and r.over_range[100:, TH].all()
+    # over range reads as the top of the range (20 N, a lower bound), and as too much
+    assert (r.force_n[100:, TH] == 20.0).all() and (r.filtered_n[100:, TH] == 20.0).all()
+    assert (r.band[100:, TH] == 3).all()
     rules = [a.rule for a in r.alerts]
-    assert rules == ["too_much", "sensor_saturated"]
-    tm, sat = r.alerts
+    assert rules == ["too_much"]          # one press, one alert: over range is not a fault
+    tm, = r.alerts
     # saturated is too much at once: the band dwell is one sample (dwell_up_ms 5 at 200 Hz)
-    assert tm.t_s == pytest.approx(0.5) and "beyond what the sensor can measure" in tm.text
-    assert sat.t_s == pytest.approx(1.5, abs=0.01)
+    assert tm.t_s == pytest.approx(0.5) and "> 20 N (over range)" in tm.text
+    assert tm.value == 20.0 and tm.hand == "right"
+
+
+def test_a_sensor_over_range_for_long_may_be_stuck():
+    f = zeros(12)
+    counts = nominal_counts(f, DEV)
+    counts[100:, TH] = 3500
+    r = run(f, None, counts=counts)                       # no region: no hold time
+    sat = rules_of(r, "sensor_saturated")
+    persist = default_profile_set().rules["sensor_saturated"].persist_ms / 1000.0
+    assert sorted(a.rule for a in r.alerts) == ["sensor_saturated"] + ["too_much"] * 3
+    assert [round(a.t_s, 2) for a in rules_of(r, "too_much")] == [0.5, 5.5, 10.5]   # reminders
+    assert [a.repeat for a in rules_of(r, "too_much")] == [False, True, True]
+    assert len(sat) == 1 and sat[0].t_s == pytest.approx(0.5 + persist, abs=0.01)
 
 
 def test_broken_sensor():
@@ -247,14 +268,52 @@ def test_latch_persist_clear_holdoff():
     c[10:30] = True           # fires at 12, again at 22 (hold-off 10)
     c[31:40] = True           # a 1-sample gap is shorter than clear: same episode, 32 (10 after 22)
     c[45:50] = True           # gone for 5 samples before: new episode, fires at 47
-    assert [i for i, _ in latch.process(c)] == [12, 22, 32, 47]
+    assert [i for i, *_ in latch.process(c)] == [12, 22, 32, 47]
 
 
 def test_over_limit_repeats_every_holdoff_not_every_sample():
-    f = zeros(12)
+    f = zeros(32)
     f[100:, TH] = 6.0
     a = rules_of(run(f, "neck"), "over_limit")
-    assert [round(x.t_s) for x in a] == [1, 6, 11]         # hold-off 5 s
+    hold = default_profile_set().rules["over_limit"].holdoff_s
+    assert hold == 15.0
+    assert [round(x.t_s) for x in a] == [1, 16, 31]        # one press, reminded every 15 s
+    assert [x.repeat for x in a] == [False, True, True] and len({x.episode for x in a}) == 1
+
+
+def test_one_alert_per_press_per_hand():
+    """Four sensors of one hand cross the limit 20 ms apart (one press): one alert. A second
+    press after the hand has been back in band longer than the re-arm time: a second one;
+    a dip shorter than it is still the same press."""
+    rearm = default_profile_set().rules["over_limit"].clear_ms / 1000.0
+    f = zeros(6)
+    for k, ch in enumerate((TH, IDX, MID, 3)):
+        f[200 + 4 * k:400, ch] = 6.0 + k                  # press 1: 1.0-2.0 s
+    gap = int(round((rearm + 0.3) * RATE))                # back in band, longer than the re-arm
+    f[400 + gap:700, TH] = 7.0                            # press 2
+    f[700:705, TH] = 0.0                                  # a 25 ms dip: still press 2
+    f[705:800, TH] = 7.0
+    f[200:300, 8] = 7.0                                   # the left hand, at the same time
+    a = run(f, "neck").alerts
+    right = [x for x in a if x.hand == "right"]
+    left = [x for x in a if x.hand == "left"]
+    assert len(right) == 2 and len(left) == 1, [(x.t_s, x.rule, x.sensor) for x in a]
+    assert right[0].rule == "over_limit" and right[0].t_s == pytest.approx(1.0, abs=0.03)
+    assert right[1].rule == "over_limit" and right[1].episode != right[0].episode
+
+
+def test_a_press_that_goes_too_much_is_one_too_much_alert():
+    f = zeros(3)
+    f[200:210, TH] = 30.0                                 # straight past the range
+    f[210:400, TH] = 30.0
+    a = run(f, "neck").alerts
+    assert [x.rule for x in a] == ["too_much"]
+    f = zeros(3)
+    f[200:260, TH] = 6.0                                  # over the neck's limit, then too much
+    f[260:400, TH] = 17.0
+    a = run(f, "neck").alerts
+    assert [x.rule for x in a] == ["over_limit", "too_much"]
+    assert a[0].episode == a[1].episode                  # the same press
 
 
 def test_region_change_restarts_regional_alerts():
@@ -317,18 +376,30 @@ def test_a_hand_resting_lightly_on_the_spine_is_not_static_pressure():
     assert not rules_of(run(f, "spine"))
 
 
-def test_new_region_rules_wait_for_the_hands_to_move_but_too_much_does_not():
+def test_a_region_change_never_holds_back_pressure_alerts():
+    """Over the new region's limit and too much are told on the first sample after the change
+    (a 9.3 N press on the neck is told as 9.3 N, not afterwards); duration rules (static
+    pressure on the spine) wait region_settle_s for the hands to move there."""
     settle = default_profile_set().settings.region_settle_s
+    assert settle > 0
     p = Pipeline(DEV, rate_hz=RATE)
     p.set_region("upper_trapezius")
-    p.process(make_block(nominal_counts(zeros(1), DEV)))
+    f0 = zeros(1)
+    f0[:, TH] = 9.3                                  # firm: fine on the traps
+    p.process(make_block(nominal_counts(f0, DEV)))
     p.set_region("neck")
     f = zeros(2)
-    f[:, TH] = 6.0                                   # medium: over the neck's limit
-    f[:, MID] = 30.0                                 # too much everywhere
+    f[:, TH] = 9.3                                   # over the neck's limit
+    f[:, 10] = 30.0                                  # the left middle finger: too much
     a = p.process(make_block(nominal_counts(f, DEV), t0=1.0)).alerts
     over = [x for x in a if x.rule == "over_limit"]
     much = [x for x in a if x.rule == "too_much"]
-    assert over and over[0].t_s >= 1.0 + settle
-    assert over[0].t_s <= 1.0 + settle + 2.0 / RATE
-    assert much and much[0].t_s < 1.0 + 0.05
+    assert over and over[0].t_s == pytest.approx(1.0) and over[0].value == pytest.approx(9.3, abs=0.2)
+    assert much and much[0].t_s == pytest.approx(1.0)
+    p.set_region("spine")
+    f = zeros(6)
+    f[:, 8] = 3.0                                    # held still on the spine
+    a = p.process(make_block(nominal_counts(f, DEV), t0=3.0)).alerts
+    st = [x for x in a if x.rule == "static_pressure"]
+    limit = default_profile_set().regions["spine"].static_max_s
+    assert st and st[0].t_s >= 3.0 + max(settle, limit)

@@ -35,13 +35,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GloveError, LinkError, LogWriteError, TareError
+from ..link import host_clock
 from ..log import open_session_log
 from ..samples import SampleBlock
 from ..signal import Pipeline, default_profile_set
 from ..signal.calibration import Calibration, load_for_glove
 from ..signal.profiles import ProfileSet
 from .routine import Routine
-from .state import BANDS, AlertView, LiveSnapshot, SensorView
+from ..signal.bands import BAND_TEXT, TOO_MUCH, classify_n
+from ..signal.calibration import FAULT_BROKEN, FAULT_SATURATED
+from .state import BANDS, AlertView, LiveSnapshot, SensorView, force_text
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +61,17 @@ CONTROL_KEYS = ((KEY_PAUSE, "pause / resume"), (KEY_MARK, "mark a moment"),
                 ("+", "mark: receiver said good"),
                 (KEY_TARE, "zero the sensors (hands off)"), (KEY_QUIT, "quit"))
 
-ALERT_SHOW_S = 6.0          # how long an alert stays in the snapshot
+ALERT_SHOW_S = 6.0          # how long an alert stays in the snapshot once its episode is over
+# Alerts that belong to the region they name: dropped from the snapshot when it changes.
+REGION_BOUND = ("too_much", "over_limit", "over_limit_hand", "static_pressure", "percussion",
+                "too_deep_too_fast", "hold_too_long")
 BUZZ_MS = {"warning": 150, "danger": 400}
 BUZZ_REPEAT_S = 1.0         # at most one buzz per glove and hand per this many seconds
 BELL_REPEAT_S = 1.0
+# --duration is session (glove) time; when the glove sends nothing the session still ends
+# this long after it on the host's monotonic clock (engineering default: one stall period
+# and a read or two of slack, so a glove that merely lags is not cut short).
+DURATION_GRACE_S = 2.0
 
 
 @dataclass
@@ -86,6 +96,10 @@ class SessionOptions:
     # sensors have been zeroed; a callable(link) -> seconds is asked at the first sample.
     routine_start: object = None
     extra: dict = field(default_factory=dict)
+    # Observers of the session (e.g. the LSL outlet, lsl.py): objects with on_result(g, block,
+    # result), on_alert(g, alert, t_sess) and on_event(g_or_None, kind, t_dev, fields);
+    # called in the acquisition thread, their failures are logged and never stop the session.
+    taps: tuple = ()
 
 
 class _Glove:
@@ -108,21 +122,28 @@ class _Glove:
         # trace ring: session time and filtered force
         self.ring_t = np.full(ring_len, np.nan)
         self.ring_f = np.full((ring_len, n_ch), np.nan)
+        self.ring_o = np.zeros((ring_len, n_ch), bool)      # over range
         self.ring_i = 0
         self.ring_n = 0
         self.last_band = np.full(n_ch, -1, np.int8)
         self.last_force = np.full(n_ch, np.nan)
         self.last_fault = np.zeros(n_ch, np.uint8)
         self.last_hand_band = np.full(len(pipeline.hands), -1, np.int8)
+        self.last_inst = np.full(n_ch, -1, np.int8)     # band of the latest force itself
+        self.held_t = np.full(n_ch, np.nan)              # session time last in the chain's band
+        self.held_f = np.full(n_ch, np.nan)              # ... and the force then
+        self.episodes: set = set()                       # the chain's episodes going on
         self.t0_dev: float | None = None     # device time of the first sample
         self.t0_sess = 0.0                   # session time of the first sample
         self.t_sess = 0.0                    # session time of the latest sample
         self.tared = False
+        self.retare = False                  # a re-zero asked for (`z`), not done yet
         self.tare_pending: list[SampleBlock] = []
         self.tare_started: float | None = None
         self.samples = 0
         self.connected = True
         self.problem = ""
+        self.notice = ""                     # what the trainee should do now (zeroing...)
         self.buzzed_at: dict[str, float] = {}
         self.region_pending: tuple | None = None   # a region set before the first sample
         self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
@@ -134,27 +155,31 @@ class _Glove:
         """Device time of the latest sample (None before the first)."""
         return None if self.t0_dev is None else self.t_sess - self.t0_sess + self.t0_dev
 
-    def push_trace(self, t: np.ndarray, f: np.ndarray) -> None:
+    def push_trace(self, t: np.ndarray, f: np.ndarray, over: np.ndarray | None = None) -> None:
         n = t.shape[0]
         L = self.ring_t.shape[0]
+        o = np.zeros(f.shape, bool) if over is None else over
         if n >= L:
-            t, f, n = t[-L:], f[-L:], L
+            t, f, o, n = t[-L:], f[-L:], o[-L:], L
         i = self.ring_i
         first = min(n, L - i)
         self.ring_t[i:i + first] = t[:first]
         self.ring_f[i:i + first] = f[:first]
+        self.ring_o[i:i + first] = o[:first]
         if first < n:
             self.ring_t[:n - first] = t[first:]
             self.ring_f[:n - first] = f[first:]
+            self.ring_o[:n - first] = o[first:]
         self.ring_i = (i + n) % L
         self.ring_n = min(L, self.ring_n + n)
 
-    def trace(self) -> tuple[np.ndarray, np.ndarray]:
+    def trace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         L = self.ring_t.shape[0]
         if self.ring_n < L:
-            return self.ring_t[:self.ring_n].copy(), self.ring_f[:self.ring_n].copy()
+            k = self.ring_n
+            return self.ring_t[:k].copy(), self.ring_f[:k].copy(), self.ring_o[:k].copy()
         idx = np.r_[self.ring_i:L, 0:self.ring_i]
-        return self.ring_t[idx], self.ring_f[idx]
+        return self.ring_t[idx], self.ring_f[idx], self.ring_o[idx]
 
 
 class BandSummary:
@@ -176,6 +201,14 @@ class BandSummary:
         h["fault_s"] += float((band < 0).sum()) * self.dt
         h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
 
+    def region_seconds(self) -> dict:
+        """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
+        out = {}
+        for region, hands in list(self.data.items()):
+            if region != "none":
+                out[region] = max((h["on_body_s"] for h in list(hands.values())), default=0.0)
+        return out
+
     def as_dict(self) -> dict:
         out = {}
         for region, hands in self.data.items():
@@ -192,7 +225,7 @@ class BandSummary:
 class LiveSession:
     """A practice session on open GloveLinks (see the module docstring)."""
 
-    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=time.time):
+    def __init__(self, links: list, options: SessionOptions | None = None, *, clock=host_clock):
         if not links:
             raise GloveError("no glove to practise with")
         self.opt = o = options or SessionOptions()
@@ -221,7 +254,8 @@ class LiveSession:
         self.routine_done = False
         self.paused = False
         self.marks = 0
-        self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove label)
+        self.mark_times: list[float] = []
+        self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove index)
         self.all_alerts: list[dict] = []
         self.summary = BandSummary(self.gloves[0].pipeline.rate_hz)
         self.t_start_host = clock()
@@ -247,8 +281,14 @@ class LiveSession:
                     g.info, trainee=o.trainee, directory=o.log_dir, calibration=cal,
                     profile=o.profile_name or "default", skill_level=o.skill,
                     sensitivity=self.profile_set.sensitivity_factor(o.sensitivity), extra=extra)
+        try:
+            for g in self.gloves:
+                self._apply_region(g, o.region, "start", arm=False)
+                self._arm_limits(g)
+        except GloveError:
+            self.close()
+            raise
         for g in self.gloves:
-            self._apply_region(g, o.region, "start")
             g.link.start()
             for target, name in ((self._acquire, "acquire"), (self._command_loop, "commands")):
                 t = threading.Thread(target=target, args=(g,), name=f"{name}-{g.label}", daemon=True)
@@ -263,10 +303,25 @@ class LiveSession:
     def stop(self) -> None:
         self._stop.set()
 
+    def _arm_limits(self, g: _Glove) -> None:
+        """Send the glove its own hard limits now, before its first sample: the safety net
+        is armed whatever starts the session. A glove that refuses them is not used."""
+        limits = g.pipeline.hard_limits_counts()
+        try:
+            g.link.set_limits(limits)
+        except LinkError as e:
+            raise GloveError(f"glove {g.label} did not accept its hard limits ({e}): not starting "
+                             f"without the glove's own safety net") from None
+
     def wait(self, duration_s: float | None = None, poll_s: float = 0.1) -> None:
         """Block until the routine ends, `duration_s` of session time pass, or stop()."""
+        t0 = time.monotonic()
         while self.running:
-            if duration_s is not None and self.session_time() >= duration_s:
+            if duration_s is not None and (
+                    self.session_time() >= duration_s
+                    or time.monotonic() - t0 >= duration_s + DURATION_GRACE_S):
+                # session time is the glove's clock; a glove that sends nothing does not
+                # move it, so the host's monotonic clock ends the session too (a little later)
                 self.stop()
                 break
             time.sleep(poll_s)
@@ -327,6 +382,7 @@ class LiveSession:
             raise GloveError(f"no mark tag {tag!r}: use one of " + ", ".join(MARK_TAGS.values()))
         with self._lock:
             self.marks += 1
+            self.mark_times.append(round(self.session_time(), 3))
         if tag is None:
             self._event_all("mark", text=text)
         else:
@@ -368,6 +424,7 @@ class LiveSession:
             self._stop.set()
 
     def _on_link_event(self, g: _Glove, ev) -> None:
+        self._tap("on_event", g, "link", ev.t_device_s, {"link": ev.kind, "text": ev.text})
         if g.writer is not None:
             g.writer.write_link_event(ev)
         if ev.kind == "disconnect":
@@ -396,13 +453,10 @@ class LiveSession:
         t_sess = g.session_time(block.t_device_s)
         g.t_sess = float(t_sess[-1])
         g.samples += len(block)
-        if not g.tared:
+        if not g.tared or g.retare:
+            # zeroing looks at the samples on the side: the chain below runs on every
+            # block meanwhile, so no alert waits for the sensors to be zeroed
             self._tare_step(g, block)
-            if not g.tared:
-                return
-            block = SampleBlock.concat(g.tare_pending, g.n_ch)
-            g.tare_pending = []
-            t_sess = g.session_time(block.t_device_s)
         for piece in self._routine_pieces(g, block):
             self._process(g, piece)
 
@@ -415,12 +469,26 @@ class LiveSession:
         for h, hand in enumerate(g.pipeline.hands):
             cols = g.hand_of == h
             self.summary.add(g.pipeline.region, hand, on[:, cols].any(axis=1), res.hand_band[:, h], allowed)
+        # The band of each force itself (over range: too much), beside the chain's band, which
+        # hysteresis and dwell hold a moment longer on the way down: the view shows the
+        # first with its number, and the second as held, with when it was last true.
+        inst = classify_n(res.filtered_n, g.pipeline.profile.edges_n)
+        inst[res.over_range] = TOO_MUCH
+        there = (inst >= res.band) & (res.band >= 0)
+        any_there = there.any(axis=0)
+        last = len(inst) - 1 - np.argmax(there[::-1], axis=0)
+        cols = np.flatnonzero(any_there)
         with g.lock:
-            g.push_trace(t_sess, res.filtered_n)
+            g.push_trace(t_sess, res.filtered_n, res.over_range)
             g.last_band = res.band[-1].copy()
+            g.last_inst = inst[-1].copy()
             g.last_force = res.filtered_n[-1].copy()
             g.last_fault = res.fault[-1].copy()
             g.last_hand_band = res.hand_band[-1].copy()
+            g.held_t[cols] = t_sess[last[cols]]
+            g.held_f[cols] = res.filtered_n[last[cols], cols]
+            g.episodes = g.pipeline.engine.active_episodes()
+        self._tap("on_result", g, block, res)
         for a in res.alerts:
             self._on_alert(g, a, float(g.session_time(np.array([a.t_s]))[0]))
 
@@ -431,30 +499,38 @@ class LiveSession:
         have = sum(len(b) for b in g.tare_pending)
         need = int(self.opt.tare_s * g.pipeline.rate_hz)
         if have < need:
-            g.problem = "zeroing the sensors: keep your hands off the person for a moment"
+            g.notice = "zeroing the sensors: keep your hands off the person for a moment"
             return
         quiet = SampleBlock.concat(g.tare_pending, g.n_ch)
         quiet = quiet.slice(len(quiet) - need, len(quiet))
         now = self.clock()
+        retare = g.tared
         try:
+            # refused (TareError) while a sensor is pressed: the old offsets stay
             offsets = g.pipeline.tare(quiet)
-            g.tared = True
-            g.problem = ""
+            g.tared, g.retare = True, False
+            g.notice = ""
+            g.tare_pending = []
             if g.writer is not None:
                 g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=True,
                                      offsets_s=[float(x) for x in offsets])
+            # the hard limits in counts follow the new zero
+            self._queue_command(g, "limits", g.pipeline.hard_limits_counts())
         except TareError as e:
             waited = float(block.t_device_s[-1]) - g.tare_started
             if waited >= self.opt.tare_give_up_s:
-                g.tared = True
-                g.problem = ""
+                g.tared, g.retare = True, False
+                g.notice = ""
+                g.tare_pending = []
                 if g.writer is not None:
                     g.writer.write_event("tare", now, float(quiet.t_device_s[-1]), ok=False, text=str(e))
+                kept = ("the previous zero is kept" if retare
+                        else "forces read from the unloaded curve")
                 self._add_alert(g, AlertView(g.t_sess, "tare_failed", "warning",
-                                             f"The sensors could not be zeroed ({e}); forces read "
-                                             f"from the unloaded curve. Press {KEY_TARE!r} with hands off to retry."))
+                                             f"The sensors could not be zeroed ({e}); {kept}. "
+                                             f"Press {KEY_TARE!r} with hands off to retry."))
             else:
-                g.problem = f"zeroing the sensors: {e}"
+                g.notice = f"zeroing the sensors: {e}"
                 # keep the newest quiet window's worth only
                 g.tare_pending = [quiet]
         if g.tared and self.routine is not None and g.index == 0 and self.routine_start_dev is None:
@@ -464,7 +540,8 @@ class LiveSession:
             self.routine_t = 0.0
 
     def _restart_tare(self, g: _Glove) -> None:
-        g.tared = False
+        # deferred until the sensors are quiet; the current zero stays in use meanwhile
+        g.retare = g.tared
         g.tare_pending = []
         g.tare_started = None
 
@@ -517,31 +594,47 @@ class LiveSession:
                     o.pipeline.set_technique(tq), self._apply_region(o, r, "routine")))
 
     def _apply_region(self, g: _Glove, region: str | None, source: str,
-                      t_dev: float | None = None) -> None:
+                      t_dev: float | None = None, arm: bool = True) -> None:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
         t = g.device_time_now() if t_dev is None else t_dev
+        self._tap("on_event", g, "region", t, {"region": region, "source": source})
         if t is None:
             g.region_pending = (region, source)
         elif g.writer is not None:
             g.writer.write_event("region", self.clock(), t, region=region, source=source)
-        if g.tared:
+        if arm:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
     # --- alerts ---------------------------------------------------------------------------
+    def _tap(self, method: str, *args) -> None:
+        for tap in self.opt.taps:
+            try:
+                getattr(tap, method)(*args)
+            except Exception:
+                log.exception("%s.%s failed", type(tap).__name__, method)
+
     def _on_alert(self, g: _Glove, a, t_sess: float) -> None:
-        view = AlertView(t_sess, a.rule, a.severity, a.text, a.sensor)
+        self._tap("on_alert", g, a, t_sess)
+        view = AlertView(t_sess, a.rule, a.severity, a.text, a.sensor, region=a.region or "",
+                         hand=getattr(a, "hand", ""), message=a.text, t_device_s=float(a.t_s))
         self._add_alert(g, view)
-        rec = {"t_s": round(t_sess, 3), "glove": g.label, "rule": a.rule, "severity": a.severity,
-               "region": a.region, "sensor": a.sensor, "value": round(float(a.value), 3),
-               "limit": round(float(a.limit), 3), "units": a.units, "text": a.text}
+        # both clocks, named: session seconds (the routine, the view) and the glove's own
+        # device seconds (the log, docs/SIGNAL.md)
+        rec = {"t_session_s": round(t_sess, 3), "t_device_s": round(float(a.t_s), 6),
+               "glove": g.label, "rule": a.rule, "severity": a.severity,
+               "region": a.region, "sensor": a.sensor, "hand": getattr(a, "hand", ""),
+               "episode": getattr(a, "episode", 0), "repeat": getattr(a, "repeat", False),
+               "value": round(float(a.value), 3), "limit": round(float(a.limit), 3),
+               "units": a.units, "text": a.text}
         with self._lock:
             self.all_alerts.append(rec)
         if g.writer is not None:
             ch = a.sensor
             g.writer.write_event("alert", self.clock(), float(a.t_s), rule=a.rule, region=a.region,
                                  channel=ch, severity=a.severity, value=a.value, limit=a.limit,
-                                 units=a.units, text=a.text)
+                                 units=a.units, text=a.text, hand=getattr(a, "hand", ""),
+                                 episode=getattr(a, "episode", 0), repeat=getattr(a, "repeat", False))
         if a.severity in ("warning", "danger"):
             now = time.monotonic()
             if self.opt.bell and now - self._bell_at >= BELL_REPEAT_S and sys.stderr.isatty():
@@ -556,7 +649,7 @@ class LiveSession:
 
     def _add_alert(self, g: _Glove, view: AlertView) -> None:
         with self._lock:
-            self.alerts.appendleft(view)
+            self.alerts.appendleft((view, g.index))
 
     @staticmethod
     def _hand_of_sensor(g: _Glove, sensor: str) -> str:
@@ -602,8 +695,9 @@ class LiveSession:
         """An event in every glove's log (t_dev: the first glove's device time, if known)."""
         now = self.clock()
         for g in self.gloves:
+            t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
+            self._tap("on_event", g, kind, t, fields)
             if g.writer is not None:
-                t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
                 g.writer.write_event(kind, now, t, **fields)
 
     # --- what the view shows --------------------------------------------------------------
@@ -615,58 +709,122 @@ class LiveSession:
 
     def snapshot(self) -> LiveSnapshot:
         ps = self.profile_set
-        sensors, traces = [], []
+        sensors, traces, overs = [], [], []
         hand_band: dict[str, str] = {}
+        hand_held: dict[str, str] = {}
+        limit_by_class: dict[str, float] = {}
+        episodes: dict[int, set] = {}
         t_ref = None
+        now = self.session_time()
         for g in self.gloves:
             with g.lock:
-                t, f = g.trace()
+                t, f, o = g.trace()
                 band, force, fault = g.last_band.copy(), g.last_force.copy(), g.last_fault.copy()
-                hb = g.last_hand_band.copy()
+                inst = g.last_inst.copy()
+                held_t, held_f = g.held_t.copy(), g.held_f.copy()
+                episodes[g.index] = set(g.episodes)
             prof = g.pipeline.profile
             contact = prof.contact_n
+            shown = np.full(g.n_ch, -2, np.int8)          # -2 fault, -1 no contact, else band
             for j, c in enumerate(g.info.channels):
-                if fault[j]:
+                limit_by_class.setdefault(c.sensor_class, float(prof.limit_n[j]))
+                over = bool(fault[j] & FAULT_SATURATED)
+                held = ""
+                held_fn, held_age = float("nan"), 0.0
+                if fault[j] & FAULT_BROKEN:
                     b, why = "fault", _fault_text(int(fault[j]))
-                elif not np.isfinite(force[j]) or force[j] < contact[j] or band[j] < 0:
-                    b, why = "none", ""
+                    label = f"sensor fault ({why})"
+                elif over:
+                    b, why = "too_much", ""
+                    shown[j] = TOO_MUCH
+                    label = force_text(float(force[j]), True)
                 else:
-                    b, why = BANDS[int(band[j])], ""
+                    why = ""
+                    if not np.isfinite(force[j]) or force[j] < contact[j] or inst[j] < 0:
+                        b = "none"
+                        shown[j] = -1
+                    else:
+                        b = BANDS[int(inst[j])]
+                        shown[j] = inst[j]
+                    label = BAND_TEXT[int(inst[j])] if b != "none" else "no contact"
+                    if band[j] > max(int(inst[j]), 0) and np.isfinite(held_t[j]):
+                        held = BANDS[int(band[j])]
+                        held_fn, held_age = float(held_f[j]), max(0.0, now - float(held_t[j]))
+                        label += (f" (held: {BAND_TEXT[int(band[j])]}, {held_fn:.1f} N "
+                                  f"{held_age:.1f} s ago)")
                 sensors.append(SensorView(c.name, c.hand, c.site, c.sensor_class,
                                           tuple(float(x) for x in prof.edges_n[j]), b,
-                                          float(force[j]), why))
+                                          float(force[j]), why, over_range=over,
+                                          force_text=force_text(float(force[j]), over),
+                                          held_band=held, held_force_n=held_fn,
+                                          held_age_s=held_age, limit_n=float(prof.limit_n[j]),
+                                          label=label))
             for h, hand in enumerate(g.pipeline.hands):
                 cols = g.hand_of == h
-                if fault[cols].all():
+                if (fault[cols] & FAULT_BROKEN).astype(bool).all():
                     hand_band[hand] = "fault"
-                elif not (np.nan_to_num(force[cols]) >= contact[cols]).any() or hb[h] < 0:
+                elif (shown[cols] < 0).all():
                     hand_band[hand] = "none"
                 else:
-                    hand_band[hand] = BANDS[int(hb[h])]
+                    hand_band[hand] = BANDS[int(shown[cols].max())]
+                top = int(band[cols].max()) if cols.any() else -1
+                if top > max(int(shown[cols].max()), 0):
+                    js = [j for j in np.flatnonzero(cols) if band[j] == top and np.isfinite(held_t[j])]
+                    if js:
+                        j = max(js, key=lambda j: held_t[j])
+                        hand_held[hand] = (f"held: {BAND_TEXT[top]}, {held_f[j]:.1f} N "
+                                           f"{max(0.0, now - held_t[j]):.1f} s ago")
             if t_ref is None:
                 t_ref = t
                 traces.append(f)
+                overs.append(o)
             elif len(t) >= 2 and len(t_ref):
                 traces.append(np.column_stack([np.interp(t_ref, t, f[:, j], left=np.nan, right=np.nan)
                                                for j in range(f.shape[1])]))
+                idx = np.clip(np.searchsorted(t, t_ref), 0, len(t) - 1)
+                overs.append(o[idx])
             else:
                 traces.append(np.full((len(t_ref), f.shape[1]), np.nan))
-        now = self.session_time()
+                overs.append(np.zeros((len(t_ref), f.shape[1]), bool))
         trace_f = np.concatenate(traces, axis=1) if traces else np.zeros((0, 0))
+        trace_o = np.concatenate(overs, axis=1) if overs else np.zeros((0, 0), bool)
         if t_ref is not None and len(t_ref):
             keep = t_ref >= now - self.opt.window_s
-            t_ref, trace_f = t_ref[keep], trace_f[keep]
+            t_ref, trace_f, trace_o = t_ref[keep], trace_f[keep], trace_o[keep]
         prof0 = self.gloves[0].pipeline.profile        # the region the chain checks now
         region = prof0.region_id
         R = prof0.region
         with self._lock:
-            alerts = tuple(AlertView(a.t_s, a.rule, a.severity, a.text, a.sensor, max(0.0, now - a.t_s))
-                           for a in self.alerts if now - a.t_s <= ALERT_SHOW_S)
-            paused, marks = self.paused, self.marks
+            recent = list(self.alerts)
+            paused, marks, mark_times = self.paused, self.marks, tuple(self.mark_times[-20:])
+        alerts = []
+        for a, gi in recent:
+            age = max(0.0, now - a.t_s)
+            if a.rule in REGION_BOUND and a.region != (region or ""):
+                continue                      # about a region the hands have left
+            if not a.hand or a.rule not in REGION_BOUND:
+                if age <= ALERT_SHOW_S:
+                    alerts.append(dataclasses.replace(a, age_s=age, active=False))
+                continue
+            fam = "over_limit" if a.rule == "over_limit_hand" else a.rule
+            on = (fam, a.hand) in episodes.get(gi, ())
+            if on:
+                alerts.append(dataclasses.replace(a, age_s=age, active=True))
+            elif age <= ALERT_SHOW_S:
+                alerts.append(dataclasses.replace(a, age_s=age, active=False,
+                                                  text=f"{age:.0f} s ago: {a.message or a.text}"))
+        # one banner per rule and hand: the newest
+        seen, kept = set(), []
+        for a in alerts:
+            k = (a.rule, a.hand, a.sensor if not a.hand else "")
+            if k not in seen:
+                seen.add(k)
+                kept.append(a)
+        alerts = tuple(kept)
         stage = None
         if self.routine is not None and self.stage_index is not None and not self.routine_done:
             stage = self.routine.view(self.routine_t)
-        problems = self.problems()
+        problems = self.problems() + tuple(g.notice for g in self.gloves if g.notice)
         status = "  ".join(
             f"{g.label} {g.pipeline.rate_hz:.0f} Hz {'ok' if g.connected else 'DISCONNECTED'}"
             f" lost {g.link.stats.lost_samples}"
@@ -681,7 +839,9 @@ class LiveSession:
             skill=self.opt.skill,
             region_keys=tuple((r.key, r.id, r.name) for r in ps.regions.values()),
             alerts=alerts, stage=stage, status=status, paused=paused, problems=problems,
-            marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id})
+            marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id},
+            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class,
+            mark_times=mark_times, region_time_s=self.summary.region_seconds())
 
     # --- the end --------------------------------------------------------------------------
     def _summary(self) -> dict:

@@ -4,6 +4,11 @@ samples: seq, t_device_s, t_host_s, <one column per channel, by name>, flags
 events:  t_host_s, t_device_s, kind, text, fields (the other fields as a JSON object)
 Numbers are written so they read back exactly (counts and seq as integers, times as the
 shortest decimal that round-trips the float64).
+
+Every text cell is neutralised for spreadsheets (csv_cell): a cell a spreadsheet could
+read as a formula (starting with = + - @, a tab or a carriage return) gets a leading
+apostrophe, so a channel name or an event text from a device or a file stays text.
+The files are personal data and are created readable by their owner only (0600).
 """
 from __future__ import annotations
 
@@ -18,6 +23,41 @@ from ..samples import SampleBlock
 from .reader import LogEvent, LogReader, SessionLog
 
 SAMPLE_FIXED_COLUMNS = ("seq", "t_device_s", "t_host_s")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell that no spreadsheet reads as a formula: text starting with = + - @, a tab
+    or a carriage return gets a leading apostrophe (OWASP "CSV injection"); numbers, None
+    and other text are returned unchanged (numbers are never formulas)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def open_private(path: str | os.PathLike):
+    """Open a text file for writing, created (or truncated) with mode 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    except OSError:
+        pass
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+
+
+def write_csv(path: str | os.PathLike, columns, rows: Iterable) -> Path:
+    """Write a header row and rows, every text cell neutralised (csv_cell), mode 0600.
+    LogWriteError naming the file when it cannot be written."""
+    out = Path(path)
+    try:
+        with open_private(out) as f:
+            w = csv.writer(f)
+            w.writerow([csv_cell(str(c)) for c in columns])
+            w.writerows([csv_cell(c) for c in row] for row in rows)
+    except OSError as e:
+        raise LogWriteError(f"cannot write the CSV file {e.filename or out}: "
+                            f"{e.strerror or e}.", path=e.filename or out, errno=e.errno) from None
+    return out
 EVENT_COLUMNS = ("t_host_s", "t_device_s", "kind", "text", "fields")
 
 
@@ -47,9 +87,10 @@ def _write_samples(w, blocks: Iterable[SampleBlock]) -> int:
 def _event_row(ev: LogEvent) -> list:
     rest = dict(ev.fields)
     text = rest.pop("text", "")
-    return [ev.t_host_s, "" if ev.t_device_s is None else ev.t_device_s, ev.kind,
-            text if isinstance(text, str) else json.dumps(text),
-            json.dumps(rest, ensure_ascii=False, separators=(",", ":")) if rest else ""]
+    return [csv_cell(c) for c in (
+        ev.t_host_s, "" if ev.t_device_s is None else ev.t_device_s, ev.kind,
+        text if isinstance(text, str) else json.dumps(text),
+        json.dumps(rest, ensure_ascii=False, separators=(",", ":")) if rest else "")]
 
 
 def export_csv(log: SessionLog | str | os.PathLike, out_path: str | os.PathLike) -> tuple[Path, Path]:
@@ -70,12 +111,12 @@ def export_csv(log: SessionLog | str | os.PathLike, out_path: str | os.PathLike)
         names = reader.channel_names
         blocks = reader.iter_blocks()
     try:
-        with open(out, "w", newline="", encoding="utf-8") as f:
+        with open_private(out) as f:
             w = csv.writer(f)
-            w.writerow(sample_columns(names))
+            w.writerow([csv_cell(c) for c in sample_columns(names)])
             _write_samples(w, blocks)
         events = log.events if reader is None else reader.events
-        with open(ev_out, "w", newline="", encoding="utf-8") as f:
+        with open_private(ev_out) as f:
             w = csv.writer(f)
             w.writerow(EVENT_COLUMNS)
             w.writerows(_event_row(ev) for ev in events)

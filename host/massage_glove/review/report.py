@@ -318,6 +318,8 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     drill = (S.routine is None and len(S.regions_seen) == 1
              and all(src in ("start", None) for src in S.region_sources))
     out["drill"] = drill
+    out["channels"] = [{"name": c.name, "hand": c.hand, "site": c.site, "class": c.sensor_class}
+                       for c in S.device.channels]
 
     # --- per region: time, band shares, cost of misses by distance ----------------------------
     regions = {}
@@ -927,49 +929,5 @@ def compare(trainee: Session, demo: Session) -> dict:
     return out
 
 
-def render_text(review: dict) -> str:
-    """The review as plain text for the terminal."""
-    L = []
-    L.append(f"Session review: {review['trainee']}, {review['start_time']}, "
-             f"{review['duration_s'] / 60:.1f} min, glove {review['glove_id']}, skill {review['skill']}"
-             + (f", routine {review['routine']}" if review['routine'] else ""))
-    L.append(f"SCORE {review['score']['total']:.0f} / 100")
-    for p, b in review["score"]["breakdown"].items():
-        if b["points"] is not None:
-            L.append(f"  {p.replace('_', ' '):12s} {b['points']:5.1f} / {b['max']:4.1f}")
-    L.append("Next time:")
-    for i, a in enumerate(review["advice"], 1):
-        L.append(f"  {i}. {a}")
-    L.append("Regions (time, hands on, % in allowed band, by band light/medium/firm/too much):")
-    for r, d in review["regions"].items():
-        pb = d["pct_by_band"]
-        L.append(f"  {d['name'][:30]:30s} {d['seconds']:6.0f} s {d['hands_on_s']:6.0f} s  "
-                 f"{(d['pct_in_allowed'] if d['pct_in_allowed'] is not None else float('nan')):5.1f} % "
-                 f"(max {d['allowed']})  {pb['light']:.0f}/{pb['medium']:.0f}/{pb['firm']:.0f}/{pb['too_much']:.0f} %")
-    sc = review["strokes"]
-    L.append("Strokes: " + ", ".join(f"{h} {c}" for h, c in sc["count"].items()))
-    for s in sc["segments"]:
-        flags = [f for f, on in (("RUSHING", s["rushing"]), ("inconsistent pressure", s["inconsistent_pressure"]),
-                                 ("irregular rhythm", s["irregular_rhythm"])) if on]
-        L.append(f"  {s['hand']:5s} {str(s['region']):16s} {str(s['technique']):13s} {s['strokes']:4d} strokes "
-                 f"{s['rate_per_min'] or 0:5.0f}/min  rhythm cv {s['rhythm_cv'] or 0:.2f}  "
-                 f"peak cv {s['peak_cv'] or 0:.2f}  {' '.join(flags)}")
-    w = review["warm_up"]
-    L.append(f"Warm-up: {w['done_s']:.0f} s before the first firm pressure (needs {w['needed_s']:.0f} s): "
-             + ("ok" if w["ok"] else "TOO DEEP TOO FAST"))
-    L.append(f"Hands on: {100 * review['hands_on']['fraction']:.0f} %   balance ratio {review['balance']['ratio']:.2f}   "
-             f"coverage {len(review['coverage']['covered'])}/{len(review['coverage']['targets'])}   "
-             f"cool-down {'ok' if review['cool_down']['ok'] else 'missing'}")
-    if review["fatigue"]["late_to_early_peak_ratio"]:
-        L.append(f"Fatigue: late stroke peaks {100 * review['fatigue']['late_to_early_peak_ratio']:.0f} % of early ones")
-    for h in review["holds"]:
-        if h["too_long"]:
-            L.append(f"Hold too long: {h['seconds']:.0f} s on the {h['region']} (limit {h['limit_s']} s) at {h['t0_s']:.0f} s")
-    L.append(f"Alerts: {len(review['alerts'])}")
-    for a in review["alerts"][:20]:
-        L.append(f"  {a['t_s']:7.1f} s  {a['severity']:7s} {a['text']}")
-    if len(review["alerts"]) > 20:
-        L.append(f"  ... and {len(review['alerts']) - 20} more (see the HTML report)")
-    for note in review["notes"]:
-        L.append(f"Note: {note}")
-    return "\n".join(L)
+# The text of the review (display names, alert episodes, reasons): review/text.py.
+from .text import render_text  # noqa: E402,F401

@@ -45,9 +45,8 @@ def classify_n(force_n, edges_n) -> np.ndarray:
     """
     f = np.asarray(force_n, np.float64)
     e = np.asarray(edges_n, np.float64)
-    out = (f[..., None] >= e).sum(axis=-1).astype(np.int8)
-    out[np.isnan(f)] = UNKNOWN
-    return out
+    out = np.asarray((f[..., None] >= e).sum(axis=-1), np.int8)
+    return np.where(np.isnan(f), np.int8(UNKNOWN), out).astype(np.int8)
 
 
 def run_lengths(cond: np.ndarray, carry: np.ndarray) -> np.ndarray:

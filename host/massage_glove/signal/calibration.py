@@ -49,6 +49,8 @@ SHORT_MARGIN_COUNTS = 16   # short circuit at or above full scale minus this man
 NOISE_WINDOW_S = 0.25      # noisy: judged over this much of the latest signal ...
 NOISE_STEP_COUNTS = 100.0  # ... counting reversals: a step this big, then one back as big ...
 NOISE_FRACTION = 0.25      # ... on more than this share of the samples
+NOISE_QUICK_SAMPLES = 8    # ... or, at once, this many of the latest samples ...
+NOISE_QUICK_REVERSALS = 3  # ... holding this many reversals (a 37 Hz swing at 200 Hz)
 
 
 # ------------------------------------------------------------------------------------------
@@ -495,7 +497,15 @@ def fit_calibration(device: DeviceInfo, loads_n, readings_counts, *, model: str 
 
 
 def calibration_path(glove_id: str, directory: str | Path) -> Path:
-    """Where the calibration of `glove_id` lives: <directory>/<glove_id>.json."""
+    """Where the calibration of `glove_id` lives: <directory>/<glove_id>.json.
+
+    The id comes from the glove: only an id of PROTOCOL.md's safe characters names a file
+    (never a path outside `directory`)."""
+    from ..protocol import MetaError, check_glove_id
+    try:
+        check_glove_id(glove_id)
+    except MetaError as e:
+        raise CalibrationError(f"the glove id cannot name a calibration file: {e}") from None
     return Path(directory) / f"{glove_id}.json"
 
 
@@ -517,6 +527,15 @@ def load_for_glove(device: DeviceInfo, directory: str | Path) -> Calibration:
 # Noisy channels: a streaming check on the raw counts
 # ------------------------------------------------------------------------------------------
 
+def run_lengths_false(fired: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """Samples since `fired` was last True in each column (0 on a True sample), along axis 0;
+    carry: the count just before the first row."""
+    n = fired.shape[0]
+    idx = np.arange(1, n + 1)[:, None]
+    last = np.maximum.accumulate(np.where(fired, idx, 0), axis=0)
+    return np.where(last == 0, carry[None] + idx, idx - last)
+
+
 class NoiseDetector:
     """FAULT_NOISY where a channel's counts jump up and down from sample to sample.
 
@@ -527,16 +546,27 @@ class NoiseDetector:
     end a reversal (a step of at least `step_counts` followed by one of at least
     `step_counts` the other way) is above `fraction`. White noise of 400 counts rms reverses
     on about half the samples; percussion at 12 strikes/s on under a tenth.
+    A channel that starts jumping is caught before the window fills: `quick_reversals`
+    reversals within the latest `quick_samples` samples (at 200 Hz a swing of 37 Hz or more,
+    far above tremor at 6-12 Hz and tapotement at 4-10 strikes/s) flag it at once, so its
+    jumps are not read as force while the window fills. A flagged channel stays flagged
+    until the window has passed without either test firing (no gaps while it jumps, when a
+    few samples happen to look smooth).
     Streaming: the last window of counts is kept, so feeding a stream in blocks gives the
-    same mask as feeding it whole; the first window is never flagged.
+    same mask as feeding it whole.
     """
 
     def __init__(self, n_channels: int, rate_hz: float, window_s: float = NOISE_WINDOW_S,
-                 step_counts: float = NOISE_STEP_COUNTS, fraction: float = NOISE_FRACTION):
+                 step_counts: float = NOISE_STEP_COUNTS, fraction: float = NOISE_FRACTION,
+                 quick_samples: int = NOISE_QUICK_SAMPLES,
+                 quick_reversals: int = NOISE_QUICK_REVERSALS):
         self.w = max(3, int(round(window_s * rate_hz)))
         self.step_counts = float(step_counts)
         self.limit = fraction * self.w
+        self.qw = max(3, int(quick_samples))
+        self.qlimit = int(quick_reversals)
         self._hist = np.zeros((0, n_channels))
+        self._since = np.full(n_channels, 1 << 30, np.int64)   # samples since a test fired
 
     def process(self, counts) -> np.ndarray:
         """(n, n_channels) counts -> (n, n_channels) uint8, FAULT_NOISY or 0."""
@@ -545,16 +575,29 @@ class NoiseDetector:
         ext = np.concatenate([self._hist, c], axis=0)
         self._hist = ext[-(w + 1):]
         out = np.zeros(c.shape, np.uint8)
-        if ext.shape[0] < w + 2:
+        if ext.shape[0] < 3 or n == 0:
             return out
         d1 = np.diff(ext, axis=0)                                   # d1[k] ends at ext row k + 1
         big = np.abs(d1) >= self.step_counts
         rev = big[1:] & big[:-1] & (np.sign(d1[1:]) != np.sign(d1[:-1]))   # ends at row k + 2
         cs = np.concatenate([np.zeros((1, c.shape[1])), np.cumsum(rev, axis=0)], axis=0)
-        # reversals in the window ending at ext row r: rev[r - w - 1 .. r - 2]
-        rows = np.arange(max(h, w + 1), h + n)
-        count = cs[rows - 1] - cs[rows - w - 1]
-        out[rows - h] = np.where(count > self.limit, FAULT_NOISY, 0)
+        # reversals ending at ext rows r - m + 1 .. r: cs[r - 1] - cs[max(r - m - 1, 0)]
+        rows = np.arange(h, h + n)
+        ok = rows >= 2
+        r = rows[ok]
+        quick = cs[r - 1] - cs[np.maximum(r - self.qw - 1, 0)]
+        noisy = quick >= self.qlimit
+        full = r >= w + 1
+        if full.any():
+            # reversals in the window ending at ext row r: rev[r - w - 1 .. r - 2]
+            count = cs[r[full] - 1] - cs[r[full] - w - 1]
+            noisy[full] |= count > self.limit
+        fired = np.zeros(c.shape, bool)
+        fired[r - h] = noisy
+        # samples since either test last fired, carried across blocks
+        since = run_lengths_false(fired, self._since)
+        self._since = since[-1].copy()
+        out[since < self.w] = FAULT_NOISY
         return out
 
 

@@ -1,9 +1,11 @@
 """The live signal chain for one glove: sample blocks in, forces, bands and alerts out.
 
-    counts -> faults (calibration)            per sample, from raw counts (noise: last 0.25 s)
-           -> force_n (calibration, tare)     NaN where faulted
-           -> filtered_n (filters)            faulted samples substituted, then NaN again
-           -> band, hand_band (bands)         saturated = too much, broken = UNKNOWN
+    counts -> faults (calibration)            per sample, from raw counts (noise: at once, and
+                                              over the last 0.25 s)
+           -> force_n (calibration, tare)     NaN where broken; the top of the range where
+                                              over range (saturated), flagged in over_range
+           -> filtered_n (filters)            broken samples substituted, then NaN again
+           -> band, hand_band (bands)         over range = too much, broken = UNKNOWN
            -> alerts (rules)
 
 `Pipeline.process` is called with each SampleBlock as it arrives; every stage keeps its
@@ -36,8 +38,10 @@ class Result:
     """What the chain made of one SampleBlock (n samples, n_channels columns).
 
     t_s:          (n,) device time, seconds (block.t_device_s)
-    force_n:      (n, n_channels) force per sensor, newtons, tared, not smoothed; NaN where faulted
-    filtered_n:   (n, n_channels) live-filtered force, newtons; NaN where faulted
+    force_n:      (n, n_channels) force per sensor, newtons, tared, not smoothed; NaN where
+                  broken (open, shorted, noisy); the sensor's range (f_max_n) where over range
+    filtered_n:   (n, n_channels) live-filtered force, newtons; NaN where broken; the range
+                  where over range (the true force is above it: read it as "> 20 N")
     pressure_kpa: (n, n_channels) filtered force over each sensor's active area, kPa
     band:         (n, n_channels) int8, 0 light .. 3 too much, -1 unknown (broken sensor)
     hand_band:    (n, n_hands) int8, highest band of each hand's sensors (device.hands order)
@@ -58,6 +62,11 @@ class Result:
     @property
     def filtered(self) -> np.ndarray:
         return self.filtered_n
+
+    @property
+    def over_range(self) -> np.ndarray:
+        """(n, n_channels) bool: the sensor is over range (saturated), which is too much."""
+        return ((self.fault & FAULT_SATURATED) != 0) & ((self.fault & FAULT_BROKEN) == 0)
 
 
 class Pipeline:
@@ -146,8 +155,9 @@ class Pipeline:
         fault = cv.faults(counts) | self.noise.process(counts)
         g = cv.conductance_s(counts) - self.tare_s
         force = cv.force_n_from_conductance(g)
-        bad = fault != 0
-        sat = (fault & FAULT_SATURATED) != 0
+        # over range, unless the channel is broken (a noisy one may jump past the saturation
+        # reading: that is not force)
+        sat = ((fault & FAULT_SATURATED) != 0) & ((fault & FAULT_BROKEN) == 0)
         broken = (fault & FAULT_BROKEN) != 0
         # Filter input: saturated -> top of the sensor's range; broken -> last good value.
         x = np.where(sat, cv.f_max_n, force)
@@ -158,10 +168,12 @@ class Pipeline:
         band_in = np.where(sat, np.inf, np.where(broken, np.nan, filt))
         bands = self.classifier.process(band_in)
         hb = hand_band(bands, self.engine.hand_of, len(self.hands))
-        filtered = np.where(bad, np.nan, filt)
+        top = np.broadcast_to(cv.f_max_n, filt.shape)
+        filtered = np.where(broken, np.nan, np.where(sat, top, filt))
         alerts = self.engine.process(block.t_device_s, filtered, bands, fault, self.region,
                                      self.technique)
-        return Result(np.asarray(block.t_device_s, np.float64), np.where(bad, np.nan, force),
+        force = np.where(broken, np.nan, np.where(sat, top, force))
+        return Result(np.asarray(block.t_device_s, np.float64), force,
                       filtered, cv.pressure_kpa(filtered), bands, hb, fault, alerts, self.region)
 
     # --- firmware hard limits -----------------------------------------------------------

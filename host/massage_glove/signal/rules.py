@@ -56,9 +56,17 @@ SITE_TEXT = {
 _PER_CHANNEL = ("too_much", "over_limit", "static_pressure", "hold_too_long",
                 "sensor_saturated", "sensor_broken")
 _PER_HAND = ("over_limit_hand", "percussion", "too_deep_too_fast")
-# Rules whose meaning depends on the region: their latches restart when the region changes.
+# Rules whose meaning depends on the region: their episodes restart when the region changes.
 _REGIONAL = ("over_limit", "over_limit_hand", "static_pressure", "percussion",
              "too_deep_too_fast", "hold_too_long")
+# Rules that wait region_settle_s after a region change (the hands moving there). Pressure
+# (too much, over the limit) and sensor faults never wait.
+_SETTLING = ("static_pressure", "percussion", "too_deep_too_fast", "hold_too_long")
+# Rules whose episodes are per sensor (a fault belongs to one sensor); all others are told
+# once per episode per hand. over_limit_hand has no episode of its own: it is how the hand's
+# over_limit episode is told when several of its sensors are over.
+_EPISODE_PER_SENSOR = ("sensor_saturated", "sensor_broken")
+_PRESSURE = ("too_much", "over_limit", "over_limit_hand")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,9 @@ class Alert:
     limit: float
     units: str
     text: str
+    hand: str = ""    # the hand the alert is about
+    episode: int = 0  # its episode: pressure alerts of one press of one hand share it
+    repeat: bool = False   # a reminder within an episode already prompted
 
 
 def sensor_text(ch: Channel) -> str:
@@ -95,22 +106,30 @@ def _duration(s: float) -> str:
 
 
 class Latch:
-    """Debounce and re-alert policy for K independent conditions (CPR-feedback style).
+    """One prompt per episode for K independent conditions (CPR-feedback style).
 
-    persist, clear, holdoff: (K,) sample counts. A condition fires when it has been true
-    for `persist` samples in a row; while it stays true it fires again every `holdoff`
-    samples; it is over once it has been false for `clear` samples in a row.
+    persist, clear, holdoff: (K,) sample counts; misses: (K,) episodes (default 1).
+    An episode starts when its condition has been true for `persist` samples in a row and
+    ends once it has been false for `clear` samples in a row (the re-arm: back in band for a
+    set time). The `misses`-th episode since the last prompt is prompted on its first sample
+    (misses 1: every episode, as a safety prompt must be); while a prompted episode lasts
+    it is repeated every `holdoff` samples. `episode[k]` numbers the episodes of key k.
     """
 
-    def __init__(self, persist, clear, holdoff):
+    def __init__(self, persist, clear, holdoff, misses=None):
         self.persist = np.maximum(np.asarray(persist, np.int64), 1)
         self.clear = np.maximum(np.asarray(clear, np.int64), 1)
         self.holdoff = np.maximum(np.asarray(holdoff, np.int64), 1)
         k = self.persist.shape[0]
+        self.misses = (np.ones(k, np.int64) if misses is None
+                       else np.maximum(np.asarray(misses, np.int64), 1))
         self.run = np.zeros(k, np.int64)       # consecutive true samples
         self.off = np.zeros(k, np.int64)       # consecutive false samples while active
-        self.since = np.zeros(k, np.int64)     # samples since the last fire while active
-        self.active = np.zeros(k, bool)
+        self.since = np.zeros(k, np.int64)     # samples since the last prompt while active
+        self.active = np.zeros(k, bool)        # an episode is on
+        self.prompted = np.zeros(k, bool)      # ... and it was prompted
+        self.count = np.zeros(k, np.int64)     # episodes since the last prompt
+        self.episode = np.zeros(k, np.int64)   # episodes so far
 
     def reset(self, keys=None) -> None:
         """Forget the state of `keys` (index array or bool mask; None: all)."""
@@ -119,12 +138,17 @@ class Latch:
         self.off[sel] = 0
         self.since[sel] = 0
         self.active[sel] = False
+        self.prompted[sel] = False
+        self.count[sel] = 0
 
-    def process(self, cond: np.ndarray) -> list[tuple[int, int]]:
-        """Fire events (sample index, key) for a (n, K) bool array, in time order."""
+    def process(self, cond: np.ndarray) -> list[tuple[int, int, int, bool]]:
+        """Prompts (sample index, key, episode number, repeat) for a (n, K) bool array, in
+        time order. `starts` then lists the (sample index, key, episode number) of the
+        episodes that started in it."""
         n = cond.shape[0]
         anyc = cond.any(axis=1)
-        events: list[tuple[int, int]] = []
+        events: list[tuple[int, int, int, bool]] = []
+        self.starts: list[tuple[int, int, int]] = []
         i = 0
         while i < n:
             if not self.active.any() and not self.run.any():
@@ -136,14 +160,25 @@ class Latch:
             self.run = np.where(c, self.run + 1, 0)
             self.off = np.where(c, 0, self.off + 1)
             self.since += self.active
-            fire_new = c & ~self.active & (self.run >= self.persist)
-            fire_again = c & self.active & (self.since >= self.holdoff)
+            start = c & ~self.active & (self.run >= self.persist)
+            if start.any():
+                self.active |= start
+                self.episode += start
+                self.count += start
+                self.starts.extend((i, int(k), int(self.episode[k])) for k in np.flatnonzero(start))
+            fire_new = start & (self.count >= self.misses)
+            fire_again = c & self.active & self.prompted & ~start & (self.since >= self.holdoff)
             fire = fire_new | fire_again
             if fire.any():
-                events.extend((i, int(k)) for k in np.flatnonzero(fire))
+                events.extend((i, int(k), int(self.episode[k]), not bool(fire_new[k]))
+                              for k in np.flatnonzero(fire))
                 self.since[fire] = 0
-                self.active |= fire_new
-            self.active &= ~(~c & (self.off >= self.clear))
+                self.count[fire_new] = 0
+                self.prompted |= fire_new
+            ended = self.active & ~c & (self.off >= self.clear)
+            if ended.any():
+                self.active &= ~ended
+                self.prompted &= ~ended
             i += 1
         return events
 
@@ -200,12 +235,24 @@ class RuleEngine:
             self.keys.extend((r, j) for j in range(m))
         rate = self.rate_hz
 
+        # Episode keys: (rule, hand index) or, for sensor faults, (rule, channel index).
+        self.ekeys: list[tuple[str, int]] = []
+        self._ecol: dict[str, slice] = {}
+        for r in RULE_IDS:
+            if r == "over_limit_hand":
+                continue
+            m = nch if r in _EPISODE_PER_SENSOR else len(self.hands)
+            self._ecol[r] = slice(len(self.ekeys), len(self.ekeys) + m)
+            self.ekeys.extend((r, j) for j in range(m))
+
         def per_key(fn):
-            return np.array([fn(self.ps.rules[r]) for r, _ in self.keys])
+            return np.array([fn(self.ps.rules[r]) for r, _ in self.ekeys])
         self.latch = Latch(per_key(lambda t: samples_for_ms(t.persist_ms, rate)),
                            per_key(lambda t: samples_for_ms(t.clear_ms, rate)),
-                           per_key(lambda t: samples_for_ms(t.holdoff_s * 1000.0, rate)))
-        self._regional = np.array([r in _REGIONAL for r, _ in self.keys])
+                           per_key(lambda t: samples_for_ms(t.holdoff_s * 1000.0, rate)),
+                           per_key(lambda t: t.misses))
+        self._regional = np.array([r in _REGIONAL for r, _ in self.ekeys])
+        self._settling = np.array([r in _SETTLING for r, _ in self.ekeys])
         self._settle_until = -np.inf
         # Steady-force detection (static pressure, holds).
         self.window = _Window(max(1, int(round(s.steady_window_s * rate))), nch)
@@ -225,6 +272,16 @@ class RuleEngine:
         self._n_seen = 0
         self._region: str | None = None
         self._started = False
+
+    def active_episodes(self) -> set[tuple[str, str]]:
+        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
+        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
+        out = set()
+        for k in np.flatnonzero(self.latch.active):
+            rule, j = self.ekeys[int(k)]
+            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
+            out.add((rule, who))
+        return out
 
     # --- profiles -----------------------------------------------------------------------
     def profile(self, region: str | None) -> Profile:
@@ -284,7 +341,7 @@ class RuleEngine:
             value[:, sl] = v
             limit[sl] = lim
 
-        sat = (flt & FAULT_SATURATED) != 0
+        sat = ((flt & FAULT_SATURATED) != 0) & ((flt & FAULT_BROKEN) == 0)
         fval = np.where(sat, self.range_n, f)
         # too much / over the limit
         put("too_much", b == TOO_MUCH, fval, P.too_much_n)
@@ -369,35 +426,83 @@ class RuleEngine:
         put("sensor_broken", (flt & FAULT_BROKEN) != 0, t_brk, t_brk)
 
         self._n_seen += n
-        # The hands are moving to the new region: its own rules start after region_settle_s
-        # (too much and sensor faults are not regional and never wait).
+        # Episode conditions: per hand (any of its sensors), per sensor for faults. The hand's
+        # over-limit episode is the whole press above the region's limit, too much included,
+        # so one press is one episode.
+        nh = len(self.hands)
+        E = np.zeros((n, len(self.ekeys)), bool)
+        for r, esl in self._ecol.items():
+            csl = self._col[r]
+            if r in _EPISODE_PER_SENSOR:
+                E[:, esl] = cond[:, csl]
+            elif r in _PER_HAND:
+                E[:, esl] = cond[:, csl]
+            else:
+                c = over if r == "over_limit" else cond[:, csl]
+                E[:, esl] = np.stack([c[:, self.hand_of == h].any(axis=1) for h in range(nh)], 1)
+        # The hands are moving to the new region: its duration rules (static pressure,
+        # percussion, warm-up, holds) start after region_settle_s. Pressure never waits.
         settling = t < self._settle_until
         if settling.any():
-            cond[np.ix_(settling, self._regional)] = False
-        return self._coalesce(self.latch.process(cond), t, f, b, flt, value, limit, P, tech, over)
+            E[np.ix_(settling, self._settling)] = False
+        ep_before = self.latch.episode.copy()
+        events = self.latch.process(E)
+        return self._coalesce(events, ep_before, t, f, b, flt, cond, value, limit, P, tech, over)
 
-    def _coalesce(self, events, t, f, b, flt, value, limit, P, tech, over) -> list[Alert]:
-        """One alert per (sample, rule, hand): sensors of one hand firing the same rule on
-        the same sample are told as the worst of them, with a count of the others."""
-        groups: dict[tuple[int, str, int], list[int]] = {}
-        for i, k in events:
-            rule, j = self.keys[k]
-            hand = j if rule in _PER_HAND else int(self.hand_of[j])
-            groups.setdefault((i, rule, hand), []).append(k)
+    def _coalesce(self, events, ep_before, t, f, b, flt, cond, value, limit, P, tech,
+                  over) -> list[Alert]:
+        """One alert per prompt: the worst sensor of the hand on that sample, with a count
+        of the others. An over-limit prompt on a sample where the hand is too much is left
+        to the too-much episode (which has its own prompt): one press, one alert."""
         alerts = []
-        for (i, rule, hand), ks in groups.items():
+
+        def press_episode(hand: int, i: int) -> int:
+            """The number of the hand's press (over-limit episode) going on at sample i."""
+            k = self._ecol["over_limit"].start + hand
+            ep = int(ep_before[k])
+            for si, sk, sep in self.latch.starts:
+                if si > i:
+                    break
+                if sk == k:
+                    ep = sep
+            return ep
+
+        for i, ek, ep, rep in events:
+            rule, j = self.ekeys[ek]
+            if rule in _EPISODE_PER_SENSOR:
+                ks, hand = [self._col[rule].start + j], int(self.hand_of[j])
+            elif rule in _PER_HAND:
+                ks, hand = [self._col[rule].start + j], j
+            else:
+                hand = j
+                cols = np.flatnonzero(self.hand_of == hand)
+                if rule == "over_limit":
+                    if (b[i, cols] == TOO_MUCH).any():
+                        continue
+                    if int(over[i, cols].sum()) >= self.settings.hand_min_sensors:
+                        rule = "over_limit_hand"
+                        ks = [self._col[rule].start + hand]
+                    else:
+                        ks = [self._col[rule].start + c for c in cols if cond[i, self._col[rule].start + c]]
+                else:
+                    ks = [self._col[rule].start + c for c in cols if cond[i, self._col[rule].start + c]]
+                if rule in _PRESSURE:
+                    ep = press_episode(hand, i)
+                if not ks:
+                    continue
             if len(ks) > 1:
                 v = np.array([value[i, k] for k in ks])
                 lim = np.array([limit[k] for k in ks])
                 with np.errstate(divide="ignore", invalid="ignore"):
                     score = np.where(lim > 0, v / lim, v)
                 score = np.where(np.isfinite(score), score, np.inf)
-                ks = [ks[int(np.argmax(score))]] + [k for m, k in enumerate(ks) if m != int(np.argmax(score))]
+                w = int(np.argmax(score))
+                ks = [ks[w]] + [k for m, k in enumerate(ks) if m != w]
             a = self._alert(i, ks[0], t, f, b, flt, value, limit, P, tech, over)
             if len(ks) > 1:
                 a = dataclasses.replace(a, text=a.text + f" Also on {len(ks) - 1} other sensor"
                                         f"{'s' if len(ks) > 2 else ''} of the {self.hands[hand]} hand.")
-            alerts.append(a)
+            alerts.append(dataclasses.replace(a, hand=self.hands[hand], episode=ep, repeat=rep))
         return alerts
 
     # --- alert text ---------------------------------------------------------------------
@@ -421,8 +526,8 @@ class RuleEngine:
             who = sensor_text(ch)
         if rule == "too_much":
             if flt[i, j] & FAULT_SATURATED:
-                text = (f"Far too much pressure on the {who}{over_region}: above {_num(v)} N, "
-                        f"beyond what the sensor can measure. Stop and ease off now.")
+                text = (f"Far too much pressure on the {who}{over_region}: > {_num(v)} N (over range). "
+                        f"Stop and ease off now.")
             else:
                 text = (f"Far too much pressure on the {who}{over_region}: {_num(v)} N, "
                         f"too much starts at {_num(lim)} N. Stop and ease off now.")
@@ -460,8 +565,9 @@ class RuleEngine:
             text = (f"Holding still on {region} with the {who} for {_num(v)} s: {what} at most "
                     f"{_num(lim)} s. Release slowly and move on.")
         elif rule == "sensor_saturated":
-            text = (f"The {who} sensor is at the top of its range (above {_num(v)} N): the real force "
-                    f"is unknown. Ease off; if it stays there without pressure, check the sensor.")
+            t_sat = self.ps.rules["sensor_saturated"].persist_ms / 1000.0
+            text = (f"The {who} has read over range (> {_num(v)} N) for {_num(t_sat)} s without a "
+                    f"break: if nobody is pressing that hard, check the sensor.")
         else:  # sensor_broken
             units = "s"
             if flt[i, j] & FAULT_NOISY:

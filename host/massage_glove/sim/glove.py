@@ -32,6 +32,79 @@ log = logging.getLogger(__name__)
 
 EXIT_RESET = 75       # machine.reset() in the simulated machine module
 EXIT_TIMER_ALLOC = 70
+TMP_PREFIX = "massage-glove-sim-"
+
+
+def _die_with_parent(parent_pid: int):
+    """preexec of the MicroPython process: it gets SIGKILL when the thread that started it
+    ends (Linux prctl PR_SET_PDEATHSIG), so a killed host never leaves a glove running."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def preexec():
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG = 1
+        if os.getppid() != parent_pid:              # the parent died before the prctl
+            os._exit(1)
+    return preexec
+
+
+class _Spawner:
+    """One long-lived thread that starts every MicroPython process: PR_SET_PDEATHSIG fires
+    when the starting *thread* ends, so processes are never started from short-lived
+    threads (a re-enumeration after `reset` runs in one)."""
+
+    def __init__(self):
+        import queue
+        self._q: "queue.Queue" = queue.Queue()
+        self._t: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, fn):
+        with self._lock:
+            if self._t is None or not self._t.is_alive():
+                self._t = threading.Thread(target=self._loop, name="sim-spawner", daemon=True)
+                self._t.start()
+        done = threading.Event()
+        box: list = []
+        self._q.put((fn, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _loop(self):
+        while True:
+            fn, box, done = self._q.get()
+            try:
+                box.append(fn())
+            except BaseException as e:     # handed back to the caller
+                box.append(e)
+            done.set()
+
+
+_spawner = _Spawner()
+
+
+def sweep_stale_dirs() -> int:
+    """Remove the temp dirs of simulated gloves whose host process is gone (killed with
+    SIGKILL, which leaves no chance to clean up). Returns how many were removed."""
+    import shutil
+    n = 0
+    base = Path(tempfile.gettempdir())
+    for d in base.glob(TMP_PREFIX + "*-*"):
+        pid = d.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not d.is_dir() or d.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue                      # its host is alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        n += 1
+    return n
 
 
 class SimError(RuntimeError):
@@ -75,7 +148,8 @@ class SimGlove:
         self.unique_id = unique_id
         self._tmp = None
         if workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="massage-glove-sim-")
+            sweep_stale_dirs()
+            self._tmp = tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-")
             workdir = self._tmp.name
         self.dir = Path(workdir)
         self.port = str(self.dir / "ttyGLOVE0")
@@ -142,10 +216,12 @@ class SimGlove:
             str(flash), str(fw), ".frozen"])
         main = flash / "main.py" if (flash / "main.py").exists() else fw / "main.py"
         env["MASSAGE_GLOVE_SIM"] = str(self.dir / "sim.json")
-        self.proc = subprocess.Popen(
+        (self.dir / "reset").unlink(missing_ok=True)
+        self.proc = _spawner.run(lambda: subprocess.Popen(
             [paths.micropython_exe(), "-X", "heapsize=8M", "-i", str(main)],
             stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=self.dir / "flash",
-            env=env, close_fds=True, start_new_session=True)
+            env=env, close_fds=True, start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid())))
         os.close(slave)
         self._dev_fd = master
         self.firmware_running = True
@@ -347,7 +423,7 @@ class SimGlove:
                 pass
             if code == EXIT_TIMER_ALLOC:
                 log.error("simulated glove stopped: %s", self.stderr_text.strip())
-            if code == EXIT_RESET:
+            if code == EXIT_RESET or (self.dir / "reset").exists():
                 # machine.reset(): the board re-enumerates, like an unplug and replug
                 threading.Thread(target=self._reenumerate, daemon=True).start()
             return
