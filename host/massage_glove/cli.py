@@ -162,6 +162,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.live.command",
     "massage_glove.review.command",
     "massage_glove.calibrate",
+    "massage_glove.replay",
+    "massage_glove.classview.views",
 )
 
 

@@ -68,6 +68,8 @@ def add_session_arguments(s, *, practice: bool = False) -> None:
                    help="no sound: no cues, no spoken prompts, no terminal bell")
     s.add_argument("--speak", action="store_true",
                    help="also say prompts aloud (needs the speech extra: pip install 'massage-glove[speech]')")
+    s.add_argument("--lsl", action="store_true",
+                   help="stream forces, bands and markers to Lab Streaming Layer (pylsl)")
     g = s.add_argument_group("simulated glove")
     g.add_argument("--sim-trainee", choices=SIM_TRAINEES, default="good",
                    help="how the simulated trainee works (heavy presses too hard, rushed goes too fast)")
@@ -176,6 +178,8 @@ def run_session(args, *, practice: bool = False) -> dict:
                 raise GloveError("at most two gloves (a left and a right): give --port once or twice")
             for url in args.port:
                 links.append(GloveLink.open(url))
+            # a URL device that knows when its trainee starts (sim://, replay://) says so
+            routine_start = getattr(links[0].serial_port, "routine_start", None)
         else:
             from ..sim.glove import SimGlove
             script = _sim_script(args, routine, profile_set)
@@ -208,7 +212,11 @@ def run_session(args, *, practice: bool = False) -> dict:
             extra={"simulated": bool(sims), "sim_trainee": args.sim_trainee if sims else None})
         if routine is None and args.region is None:
             _say("no --region and no --routine: press a region key to choose where you work")
-        session = LiveSession(links, opts).start()
+        session = LiveSession(links, opts)
+        if getattr(args, "lsl", False):
+            from ..lsl import LslTap
+            session.opt.taps = (LslTap(session),)
+        session.start()
         for g in session.gloves:
             if g.writer is not None:
                 _say(f"logging to {g.writer.path}")

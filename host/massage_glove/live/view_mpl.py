@@ -39,6 +39,7 @@ from matplotlib.transforms import Affine2D, Bbox
 
 from ..backmap import BackMap
 from .sanitize import clean
+from .views import short_control
 from .state import BAND_COLOURS, BAND_LABELS, BAND_LETTERS, BAND_TEXT_COLOURS, BANDS, LiveSnapshot
 
 log = logging.getLogger(__name__)
@@ -595,7 +596,7 @@ class LiveFigure:
             line += ("  " if line else "") + r
         if line:
             lines.append(line)
-        ctrl = "   ".join(f"[{_key_name(k)}] {what.split(' (')[0]}" for k, what in _controls(s))
+        ctrl = "  ".join(f"[{_key_name(k)}] {short_control(what)}" for k, what in _controls(s))
         self.keys_text.set_text("\n".join([*lines, ctrl]))
 
     # --- per frame --------------------------------------------------------------------
