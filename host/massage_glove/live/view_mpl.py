@@ -137,6 +137,18 @@ def fit_band_labels(bounds_px, label_px: float, fit: float = BAND_LABEL_FIT) -> 
     return [(hi - lo) >= fit * label_px for lo, hi in zip(bounds_px[:-1], bounds_px[1:])]
 
 
+def wrap_lines(text: str, width: int, lines: int) -> list[str]:
+    """`text` wrapped to at most `lines` lines of `width` characters; cut text ends in " ..."."""
+    out = textwrap.wrap(text, width)
+    if len(out) > lines:
+        out = out[:lines]
+        last = out[-1]
+        while len(last) + 4 > width and " " in last:
+            last = last.rsplit(" ", 1)[0]
+        out[-1] = last + " ..."
+    return out
+
+
 def over_range_runs(x: np.ndarray, f: np.ndarray, over, columns) -> tuple[np.ndarray, np.ndarray]:
     """The over-range samples of `columns` as one polyline: each run at its force (the range),
     runs separated by nan. Empty when nothing is over range."""
@@ -666,11 +678,8 @@ class LiveFigure:
         if st is not None:
             self.stage_title.set_text(textwrap.shorten(clean(f"Stage {st.index + 1}/{st.count}: {st.name}"),
                                                        STAGE_TITLE_CHARS, placeholder=" ..."))
-            lines = textwrap.wrap(clean(st.instruction), INSTRUCTION_WRAP)
-            if len(lines) > INSTRUCTION_LINES:
-                lines = lines[:INSTRUCTION_LINES]
-                lines[-1] = textwrap.shorten(lines[-1] + " ...", INSTRUCTION_WRAP, placeholder=" ...")
-            self.stage_instr.set_text("\n".join(lines))
+            self.stage_instr.set_text("\n".join(wrap_lines(clean(st.instruction), INSTRUCTION_WRAP,
+                                                            INSTRUCTION_LINES)))
             self.stage_next.set_text(clean(f"Next: {st.next_name}") if st.next_name else "Last stage")
             self.stage_clock.set_text(_countdown(st.remaining_s))
             self.stage_clock.set_color(BAND_COLOURS["too_much"] if st.remaining_s <= 5 else TEXT_DARK)
@@ -685,8 +694,7 @@ class LiveFigure:
             a = shown[0]
             colour = SEVERITY_COLOURS.get(a.severity, SEVERITY_COLOURS["danger"])
             on = alert_flash_on(a.age_s)
-            self.alert_banner.set_text("\n".join(textwrap.wrap(
-                textwrap.shorten(clean(a.text), ALERT_WRAP * ALERT_LINES, placeholder=" ..."), ALERT_WRAP)))
+            self.alert_banner.set_text("\n".join(wrap_lines(clean(a.text), ALERT_WRAP, ALERT_LINES)))
             self.alert_banner.set_color("white" if on else colour)
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
