@@ -39,6 +39,9 @@ STALL_PERIODS = 20           # no DATA for this many sample periods (and >= 0.5 
 # than half the expected step) is a glitch or a reset of the glove's clock, never a wrap:
 # engineering default, above a late timer's lag and far below a 2^30 us wrap (17.9 min).
 CLOCK_TOLERANCE_S = 1.0
+# A stamp that disagrees is a glitch and is not used as the next one's reference; when
+# this many in a row disagree, the glove's clock was reset and its new stamps are used.
+CLOCK_GLITCH_FRAMES = 3
 
 # Host time. Intervals (gaps, stalls, reconnects, batching) use the monotonic clock only;
 # the time stamped on samples and events is a label: the wall clock when the program
@@ -143,6 +146,7 @@ class GloveLink:
         self._started_at: float | None = None         # monotonic time the stream was started
         self._first_row_at = 0.0                      # monotonic arrival of the oldest unread row
         self._stalled = False
+        self._clock_glitches = 0
         self._disconnected_at: float | None = None
         self.device_t0_us: int | None = None    # raw t_us of the very first sample
         self._rows_seq: list[int] = []
@@ -203,8 +207,11 @@ class GloveLink:
             raise NotAGloveError(self._not_a_glove_message())
         meta = self._raw_exchange("id", timeout=timeout)
         if not isinstance(meta, P.Meta):
-            raise NotAGloveError(f"{self.url} answered `stop` but not `id`: is the firmware up to date? "
-                                 f"Try `massage-glove flash --port {self.url}`.")
+            why = ""
+            if self.decoder.stats.rejected["long"]:
+                why = " (its answer was too long for a frame, PROTOCOL.md 2.1)"
+            raise NotAGloveError(f"{self.url} answered `stop` but not `id`{why}: is the firmware up "
+                                 f"to date? Try `massage-glove flash --port {self.url}`.")
         try:
             info = DeviceInfo.from_meta(meta.info)     # checked against PROTOCOL.md once, here
         except (KeyError, TypeError, ValueError) as e:
@@ -303,6 +310,11 @@ class GloveLink:
     @property
     def rate_hz(self) -> float:
         return self._rate_hz
+
+    @property
+    def serial_port(self):
+        """The open pyserial port (None while disconnected); URL handlers add their own attributes."""
+        return self._port
 
     @property
     def connected(self) -> bool:
@@ -572,15 +584,26 @@ class GloveLink:
             step_s = (t_u - prev_t) * 1e-6
             if abs(step_s - expect_s) > max(CLOCK_TOLERANCE_S, 0.5 * expect_s):
                 t_fix = self._last_t_dev + expect_s
-                self._epoch_offset_s += t_fix - t_dev
-                self.stats.clock_steps += 1
-                back = ((f.t_us - prev_t) % (1 << P.TS_BITS)) * 1e-6
-                back = back - (1 << P.TS_BITS) * 1e-6 if back > (1 << (P.TS_BITS - 1)) * 1e-6 else back
-                self._event("clock", self._last_t_dev,
-                            f"the glove's clock stepped by {back:+.6f} s where its sample count "
-                            f"says {expect_s:.6f} s: time continues from the sample count",
-                            step_s=back, expected_s=expect_s)
+                if self._clock_glitches == 0:
+                    self.stats.clock_steps += 1
+                    back = ((f.t_us - prev_t) % (1 << P.TS_BITS)) * 1e-6
+                    half = (1 << (P.TS_BITS - 1)) * 1e-6
+                    back = back - 2 * half if back > half else back
+                    self._event("clock", self._last_t_dev,
+                                f"the glove's clock stepped by {back:+.6f} s where its sample count "
+                                f"says {expect_s:.6f} s: time continues from the sample count",
+                                step_s=back, expected_s=expect_s)
+                self._clock_glitches += 1
+                if self._clock_glitches <= CLOCK_GLITCH_FRAMES:
+                    # a glitch: this stamp is not the reference for the next one
+                    self._ts_unwrap.last = prev_t
+                else:
+                    # it stays: the clock was reset; carry on from the new stamps
+                    self._epoch_offset_s += t_fix - t_dev
+                    self._clock_glitches = 0
                 t_dev = t_fix
+            else:
+                self._clock_glitches = 0
         if self._last_seq is not None and seq > self._last_seq + 1:
             missing = seq - self._last_seq - 1
             self.stats.gaps += 1

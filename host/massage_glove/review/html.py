@@ -249,8 +249,10 @@ def _habits(r: dict, names: D.Names) -> list[dict]:
          + ", ".join(f"{names.hand(k).lower()} {v:.0f} N·s" for k, v in r["balance"]["work_ns"].items()) + ").",
          lost("balance") < 0.5),
         ("Coverage", f"{len(r['coverage']['covered'])} of {len(r['coverage']['targets'])} regions worked long enough"
-         + (": missed " + ", ".join(names.region(m) for m in r["coverage"]["missed"]) if r["coverage"]["missed"] else "") + ".",
-         not r["coverage"]["missed"]),
+         + (": missed " + ", ".join(names.region(m) for m in r["coverage"]["missed"]) if r["coverage"]["missed"] else "")
+         + (f"; most of the time on {names.region_text(r['coverage']['largest'])}"
+            if r["coverage"].get("lopsided") and r["coverage"].get("largest") else "") + ".",
+         not r["coverage"]["missed"] and not r["coverage"].get("lopsided")),
         ("Fatigue", "Not enough strokes in the same stage early and late to tell."
          if r["fatigue"].get("late_to_early_peak_ratio") is None else
          f"Late stroke peaks were {100 * r['fatigue']['late_to_early_peak_ratio']:.0f} % of the early ones.",
@@ -260,6 +262,43 @@ def _habits(r: dict, names: D.Names) -> list[dict]:
          f"{_yes(c.get('lighter'))}; slower: {_yes(c.get('slower'))}.", c.get("ok")),
     ]
     return [{"name": a, "text": b, "ok": bool(ok)} for a, b, ok in rows]
+
+
+def _stroke_rows(S, r: dict, names: D.Names) -> list[dict]:
+    """One row per stroke run (stage, region, technique), the hands' figures side by side
+    ("right / left"), in time order."""
+    hands = [h for h in S.hands if any(s["hand"] == h for s in r["strokes"]["segments"])]
+    groups: dict = {}
+    for s in sorted(r["strokes"]["segments"], key=lambda s: s["t0_s"]):
+        key = (s.get("stage"), s.get("region"), s.get("technique"))
+        g = groups.get(key)
+        if g is None or any(x["hand"] == s["hand"] for x in g):
+            key = key + (s["t0_s"],) if g is not None else key
+            g = groups.setdefault(key, [])
+        g.append(s)
+
+    def per_hand(g, fn):
+        by = {x["hand"]: x for x in g}
+        return " / ".join(fn(by[h]) if h in by else "-" for h in hands)
+    rows = []
+    for g in groups.values():
+        s0 = g[0]
+        flags = []
+        for x in g:
+            f = [f for f, on in (("rushing", x.get("rushing")), ("inconsistent pressure", x.get("inconsistent_pressure")),
+                                 ("irregular rhythm", x.get("irregular_rhythm"))) if on]
+            if f:
+                flags.append(f"{names.hand(x['hand']).lower()}: {', '.join(f)}")
+        rows.append({"stage": names.stage(s0.get("stage")), "region": names.region(s0.get("region")),
+                     "technique": names.technique(s0.get("technique")),
+                     "strokes": per_hand(g, lambda x: str(x["strokes"])),
+                     "rate": per_hand(g, lambda x: _fmt_num(x.get("rate_per_min"))),
+                     "usual": _fmt_num(s0.get("usual_rate_per_min")),
+                     "rhythm_cv": per_hand(g, lambda x: _fmt_pc(x.get("rhythm_cv"))),
+                     "peak_cv": per_hand(g, lambda x: _fmt_pc(x.get("peak_cv"))),
+                     "peak_median_n": per_hand(g, lambda x: _fmt_num(x.get("peak_median_n"), 1)),
+                     "flags": "; ".join(flags)})
+    return rows
 
 
 def context(S, review: dict, comparison: dict | None = None) -> dict:
@@ -286,19 +325,14 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
                         "allowed": names.band(d["allowed"]), "pct_in_allowed": d.get("pct_in_allowed"),
                         "by_band": [d["pct_by_band"].get(b, 0.0) for b in BANDS],
                         "alerts": len(d.get("alerts") or [])})
-    segments = []
-    hand_i = {h: i for i, h in enumerate(S.hands)}
-    for s in sorted(r["strokes"]["segments"], key=lambda s: (s["t0_s"], hand_i.get(s["hand"], 0))):
-        flags = [f for f, on in (("rushing", s.get("rushing")), ("inconsistent pressure", s.get("inconsistent_pressure")),
-                                 ("irregular rhythm", s.get("irregular_rhythm"))) if on]
-        segments.append({"hand": names.hand(s["hand"]), "stage": names.stage(s.get("stage")),
-                         "region": names.region(s.get("region")), "technique": names.technique(s.get("technique")),
-                         "strokes": s["strokes"], "rate": s.get("rate_per_min"), "usual": s.get("usual_rate_per_min"),
-                         "rhythm_cv": s.get("rhythm_cv"), "peak_cv": s.get("peak_cv"),
-                         "peak_median_n": s.get("peak_median_n"), "flags": ", ".join(flags)})
+    segments = _stroke_rows(S, r, names)
     holds = [{"hand": names.hand(x["hand"]), "region": names.region(x.get("region")),
               "technique": names.technique(x.get("technique")), "t0_s": x["t0_s"], "seconds": x["seconds"],
-              "limit_s": x.get("limit_s"), "too_long": bool(x.get("too_long")), "steadiness_cv": x.get("steadiness_cv")}
+              "advised": (f"{x['min_s']:.0f}-{x['limit_s']:.0f} s" if x.get("min_s") and x.get("limit_s")
+                          else f"up to {x['limit_s']:.0f} s" if x.get("limit_s") else "-"),
+              "verdict": ("too long" if x.get("too_long") else "too short" if x.get("too_short")
+                          else "released abruptly" if x.get("release_abrupt") else ""),
+              "too_long": bool(x.get("too_long") or x.get("too_short")), "steadiness_cv": x.get("steadiness_cv")}
              for x in r.get("holds") or []]
     eps = [{"t0_s": e.t0_s, "t1_s": e.t1_s, "severity": names.severity(e.severity), "sevclass": D.severity_class(e.severity),
             "rule": names.rule(e.rule), "hand": names.hand(e.hand) if e.hand else "-",
@@ -321,12 +355,14 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
         "routine": names.routine_name(r["routine"]) if r.get("routine") else None,
         "score": r["score"]["total"], "advice": [str(a) for a in r.get("advice") or []],
         "not_scored": [names.part(p) for p in r["score"].get("not_scored") or []],
-        "score_rows": score_rows,
+        "score_rows": score_rows, "gate": D.gate_row(r),
         "timeline_img": _png(timeline_figure(S, names, episodes, mk)),
         "band_img": _png(band_time_figure(S, names, seconds)) if seconds else None,
         "regions": regions, "band_names": [names.band(b) for b in BANDS],
         "peaks_img": _png(stroke_peaks_figure(S, names, groups)) if groups else None,
         "segments": segments, "habits": _habits(r, names), "holds": holds,
+        "stroke_hands": " / ".join(names.hand(h).split()[0].lower() for h in S.hands
+                                   if any(x["hand"] == h for x in r["strokes"]["segments"])),
         "episodes": eps, "n_alerts": len(alerts), "marks": marks,
         "comparison": cmp_rows, "comparison_img": _png(comparison_figure(comparison, names)) if comparison else None,
         "notes": [str(n) for n in r.get("notes") or []], "link": link,

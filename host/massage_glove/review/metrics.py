@@ -140,6 +140,21 @@ def detect_strokes(t_s: np.ndarray, hand_force_n: np.ndarray, rate_hz: float,
     return Strokes(idx, tp, x[idx])
 
 
+def trim_edges(st: Strokes, fraction: float = 0.5) -> Strokes:
+    """A run's strokes without a first (or last) peak closer than `fraction` x the median
+    interval to its neighbour: the tail of the stage before, fading out as this one starts
+    (a stroke of the stage cannot come that early), or the next one fading in."""
+    n = st.t_s.size
+    if n < 4:
+        return st
+    iv = np.diff(st.t_s)
+    med = float(np.median(iv))
+    keep = np.ones(n, bool)
+    keep[0] = iv[0] >= fraction * med
+    keep[-1] = iv[-1] >= fraction * med
+    return Strokes(st.peak_i[keep], st.t_s[keep], st.peak_n[keep])
+
+
 @dataclass(frozen=True)
 class Rhythm:
     count: int

@@ -284,6 +284,7 @@ def _stroke_runs(S: "Session", cfg: dict, h: int, any_contact: np.ndarray) -> li
         cutoff = None if tech == "tapotement" else cfg["stroke_lowpass_hz"]
         st = M.detect_strokes(S.t[a:b], f, rate, cfg["min_prominence_n"], cfg["min_interval_s"],
                               cfg["rel_prominence"], cutoff)
+        st = M.trim_edges(st)
         lifted = None
         if st.peak_i.size >= 2:
             gap = int(round(cfg["hands_on_gap_s"] * rate))

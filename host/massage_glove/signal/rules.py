@@ -341,7 +341,7 @@ class RuleEngine:
             value[:, sl] = v
             limit[sl] = lim
 
-        sat = (flt & FAULT_SATURATED) != 0
+        sat = ((flt & FAULT_SATURATED) != 0) & ((flt & FAULT_BROKEN) == 0)
         fval = np.where(sat, self.range_n, f)
         # too much / over the limit
         put("too_much", b == TOO_MUCH, fval, P.too_much_n)
