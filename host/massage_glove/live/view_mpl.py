@@ -54,7 +54,7 @@ ALERT_WRAP = 58                    # characters per banner line
 ALERT_LINES = 2                    # banner lines at most (the full sentence is in the log)
 OLDER_ALERT_CHARS = 60             # one line each under the routine
 KEYS_LINE_CHARS = 92               # key legend line length (monospace, clear of the problems box)
-STAGE_TITLE_CHARS = 36            # clear of the countdown
+STAGE_TITLE_CHARS = 40            # clear of the countdown
 INSTRUCTION_WRAP = 56             # characters per instruction line
 INSTRUCTION_LINES = 3              # lines at most (the routine's instructions are written short)
 LONG_LABEL_SHRINK = 0.7            # font of a hand's band name longer than "TOO MUCH"
@@ -467,7 +467,7 @@ class LiveFigure:
                                    bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0))
         self.note_text = fig.text(0.175, 0.885, "", fontsize=14, va="center", ha="left", color=TEXT_DARK,
                                   linespacing=1.1)
-        self.stage_title = animated(fig.text(0.60, 0.965, "", fontsize=17, fontweight="bold",
+        self.stage_title = animated(fig.text(0.60, 0.965, "", fontsize=16, fontweight="bold",
                                              va="center", ha="left", color=TEXT_DARK))
         self.stage_instr = animated(fig.text(0.60, 0.925, "", fontsize=14.5, va="top", ha="left",
                                              color=TEXT_DARK, linespacing=1.1))
