@@ -139,6 +139,8 @@ class ClassFigure:
                 ax.text(0.95, 0.9, t.reason.upper(), fontsize=9, color="#d62728", weight="bold",
                         va="top", ha="right", parse_math=False)
             where = safe_text(t.region_name + (f" / {t.stage_name}" if t.stage_name else ""), 60)
+            if len(where) > 46:
+                where = where[:45] + "…"
             ax.text(0.05, 0.72, where, fontsize=8, va="top", parse_math=False, clip_on=True)
             for k, hnd in enumerate(t.hands[:2]):
                 b = "none" if t.lost else t.hand_band.get(hnd, "none")
@@ -146,7 +148,7 @@ class ClassFigure:
                 ax.add_patch(mp.Rectangle((x0, 0.4), 0.43, 0.17, fc=band_colour(b), ec="none"))
                 from ..live.state import BAND_LABELS
                 ax.text(x0 + 0.215, 0.485, f"{hnd[0].upper()}  {BAND_LABELS.get(b, b)}", fontsize=9,
-                        ha="center", va="center", color="white" if b not in ("none",) else "black",
+                        ha="center", va="center", color="black" if b in ("none", "light", "firm") else "white",
                         weight="bold", parse_math=False)
             ax.text(0.05, 0.33, f"in target {pct(t)}    too much x{t.episodes}", fontsize=8, va="top",
                     parse_math=False)
