@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: practice test bench venv clean review-pngs
+.PHONY: practice test bench venv clean review-pngs mutation
 
-$(STAMP): pyproject.toml
+# pip shows what it fetches and builds (a first install takes a while): no --quiet
+$(STAMP): pyproject.toml setup.py
+	@echo "making $(VENV) with the package and its test tools (first time: about a minute)"
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -e '.[test]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -30,6 +32,11 @@ bench: $(STAMP)
 # Chromium (Debian: apt-get install chromium) to docs/review-*.png
 review-pngs: $(STAMP)
 	$(BIN)/python docs/review_screenshots.py
+
+# mutation testing of the review's metrics against the corpus (docs/REVIEW.md); SCOPE= to widen
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet 'mutmut>=3.3,<4'
+	sh tests/review/mutation.sh $(abspath $(BIN))/python $(SCOPE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

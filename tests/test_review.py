@@ -1,5 +1,7 @@
 """The review against the force model's script: logs recorded from the simulated glove
-(real firmware, pty, live session) by a good, a rushed and a heavy simulated trainee."""
+(real firmware, pty, live session, log writer) by a good, a rushed and a heavy simulated
+trainee on the demo routine, and a `--region` session without a routine. The labelled
+corpus with exact truth per stroke is in tests/review/."""
 from __future__ import annotations
 
 import contextlib
@@ -20,12 +22,25 @@ from massage_glove.live.command import SIM_LEAD_IN_S
 LEAD_IN_S = SIM_LEAD_IN_S["free"]
 
 
+def _calibration_dir(tmp) -> str:
+    """A calibration file for the simulated glove (its own channel table, nominal curves)."""
+    from massage_glove.signal.calibration import Calibration, nominal_channel
+    from review.corpus import make_device
+    dev = make_device(glove_id="sim-glove")
+    chans = tuple(nominal_channel(c.name, c.sensor_class, c.r_divider_ohm, c.r_bleed_ohm)
+                  for c in dev.channels)
+    d = tmp / "calibration"
+    d.mkdir()
+    Calibration("sim-glove", "2026-01-05", 12, chans, None, "test calibration", "").save(d / "sim-glove.json")
+    return str(d)
+
+
 def _record(tmp, trainee: str) -> str:
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         rc = cli.main(["live", "--simulate", "--headless", "--json", "--sim-mode", "free",
                        "--routine", "demo", "--sim-trainee", trainee, "--sim-seed", str(SEED),
-                       "--log-dir", str(tmp), "--no-bell"])
+                       "--log-dir", str(tmp), "--no-bell", "--calibration-dir", _calibration_dir(tmp)])
     summary = json.loads(buf.getvalue())
     assert summary["routine_completed"], (rc, summary["problems"])
     return summary["gloves"][0]["log"]
@@ -53,7 +68,7 @@ def test_time_per_region_matches_the_routine(reviews):
         want[st.region] = want.get(st.region, 0.0) + st.duration_s
     for region, seconds in want.items():
         got = r["regions"][region]
-        assert got["seconds"] == pytest.approx(seconds, abs=1.0), (region, got, r["link"], r["notes"])
+        assert got["seconds"] == pytest.approx(seconds, abs=0.5), (region, got, r["link"], r["notes"])
         assert got["hands_on_s"] >= 0.95 * seconds, (region, got, r["link"])
 
 
@@ -61,51 +76,81 @@ def test_time_in_band_matches_what_the_trainee_did(reviews):
     r = reviews["good"]
     assert all(d["pct_in_allowed"] >= 99.0 for d in r["regions"].values())
     # the sides were worked light only (the routine's light stage, the script's light peaks)
-    assert r["regions"]["sides"]["pct_by_band"]["light"] == pytest.approx(100.0, abs=0.5)
+    assert r["regions"]["sides"]["pct_by_band"]["light"] == pytest.approx(100.0, abs=2.0)
     # firm work happened on the upper trapezius (firm stage), none on the sides
     assert r["regions"]["upper_trapezius"]["pct_by_band"]["firm"] > 5.0
     assert r["regions"]["sides"]["pct_by_band"]["firm"] == 0.0
 
 
 def test_stroke_count_and_rate_against_the_script(reviews):
-    r = reviews["good"]
-    segs = [s for s in _script("good")["segments"] if s.get("rate_per_min")]
-    for seg in segs:
-        got = [s for s in r["strokes"]["segments"] if s["stage"] == seg["stage"] and s["hand"] == "right"]
-        assert got, seg["stage"]
-        g = got[0]
-        expect_n = seg["rate_per_min"] * seg["duration_s"] / 60.0
-        assert g["strokes"] == pytest.approx(expect_n, rel=0.15, abs=2), seg["stage"]
-        assert g["rate_per_min"] == pytest.approx(seg["rate_per_min"], rel=0.1), seg["stage"]
-        assert not g["rushing"]
+    """The force model starts stroke k at k x 60 / rate (plus the trainee's jitter), so a
+    stage holds rate x duration strokes: within 3 %, or one stroke at each of the stage's
+    two edges (the simulated trainee cross-fades 0.8 s between stages; the corpus in
+    tests/review/ checks every stroke exactly)."""
+    for trainee in ("good", "rushed"):
+        r = reviews[trainee]
+        segs = [s for s in _script(trainee)["segments"] if s.get("rate_per_min") and s["technique"] != "hold"]
+        assert segs
+        for seg in segs:
+            for hand in ("right", "left"):
+                got = [s for s in r["strokes"]["segments"] if s["stage"] == seg["stage"] and s["hand"] == hand]
+                assert len(got) == 1, (trainee, seg["stage"], hand, got)
+                g = got[0]
+                expect_n = seg["rate_per_min"] * seg["duration_s"] / 60.0
+                assert abs(g["strokes"] - expect_n) <= max(0.03 * expect_n, 2.0), (trainee, seg["stage"], hand, g)
+                assert g["rate_per_min"] == pytest.approx(seg["rate_per_min"], rel=0.03), (trainee, seg["stage"], g)
 
 
-def test_good_session_scores_high_with_no_misses(reviews):
+def test_good_session_scores_high_with_no_corrective_advice(reviews):
     r = reviews["good"]
-    assert r["score"]["total"] >= 90
-    assert r["warm_up"]["ok"] and r["cool_down"]["ok"]
+    assert r["score"]["total"] >= 90, r["score"]
+    assert r["warm_up"]["ok"] and r["cool_down"]["ok"], (r["warm_up"], r["cool_down"])
     assert r["coverage"]["missed"] == []
+    assert r["episodes"]["count"] == 0
+    assert [x["fault"] for x in r["advice_items"]] == [None, None, None], r["advice_items"]
     assert len(r["advice"]) == 3
+    # the calibration the live session used is in the header, and the review used it
+    assert not any("calibration" in n for n in r["notes"]), r["notes"]
 
 
-def test_rushing_is_named_and_costs_rhythm_points(reviews):
+def test_rushing_is_named_first_and_costs_pace_points(reviews):
     good, rushed = reviews["good"], reviews["rushed"]
-    assert any(s["rushing"] for s in rushed["strokes"]["segments"])
-    bd_g, bd_r = good["score"]["breakdown"], rushed["score"]["breakdown"]
-    assert bd_r["rhythm"]["points"] < bd_g["rhythm"]["points"]
+    assert any(s["pace"] == "too_fast" for s in rushed["strokes"]["segments"])
+    assert rushed["score"]["breakdown"]["pace"]["points"] < good["score"]["breakdown"]["pace"]["points"]
     assert rushed["score"]["total"] < good["score"]["total"]
-    assert any("Slow down" in a for a in rushed["advice"])
+    # pace is named; a too-much moment (the rushed trainee's peaks spread wider) comes first
+    pace = [x for x in rushed["advice_items"] if x["fault"] == "pace"]
+    assert pace and pace[0]["text"].startswith("Slow down"), rushed["advice_items"]
+    assert all(x["fault"] == "alerts" for x in rushed["advice_items"][:rushed["advice_items"].index(pace[0])])
 
 
-def test_heavy_trainee_loses_band_and_alert_points(reviews):
-    good, heavy = reviews["good"], reviews["heavy"]
+def test_heavy_trainee_loses_band_and_episode_points(reviews):
+    good, heavy, rushed = reviews["good"], reviews["heavy"], reviews["rushed"]
     bd_g, bd_h = good["score"]["breakdown"], heavy["score"]["breakdown"]
-    assert bd_h["in_band"]["points"] < bd_g["in_band"]["points"]
-    assert bd_h["alerts"]["points"] < bd_g["alerts"]["points"]
-    assert heavy["score"]["total"] < good["score"]["total"] - 10
+    assert bd_h["in_band"]["points"] < 0.5 * bd_h["in_band"]["max"], bd_h["in_band"]
+    assert heavy["episodes"]["count"] > 0 and bd_h["alerts"]["points"] < bd_g["alerts"]["points"]
+    assert heavy["score"]["total"] < rushed["score"]["total"] < good["score"]["total"]
+    assert heavy["advice_items"][0]["fault"] == "alerts", heavy["advice_items"]
     assert heavy["alerts"] and all(a["text"] for a in heavy["alerts"])
     worst = min(heavy["regions"].values(), key=lambda d: d["pct_in_allowed"])
     assert worst["pct_in_allowed"] < 95.0
+
+
+def test_region_session_without_a_routine_keeps_its_region(tmp_path):
+    """`live --region upper_trapezius` with no routine: the region is logged at the first
+    sample's device time, so the review scores it and never names 'None'."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        cli.main(["live", "--simulate", "--headless", "--json", "--sim-mode", "free",
+                  "--region", "upper_trapezius", "--duration", "150", "--sim-seed", str(SEED),
+                  "--log-dir", str(tmp_path), "--no-bell"])
+    summary = json.loads(buf.getvalue())
+    r = review_log(summary["gloves"][0]["log"])
+    assert list(r["regions"]) == ["upper_trapezius"], r["regions"].keys()
+    d = r["regions"]["upper_trapezius"]
+    assert d["pct_in_allowed"] is not None and d["hands_on_s"] > 10.0, d
+    assert r["drill"] and not r["coverage"]["judged"]
+    assert not any("None" in a for a in r["advice"]), r["advice"]
 
 
 def test_a_log_cut_at_any_byte_is_reviewed_up_to_the_cut(logs, tmp_path):

@@ -33,7 +33,7 @@ class App:
             button=board.button, limit_buzz_ms=config.LIMIT_BUZZ_MS,
             rp2=getattr(board, "rp2", None))
         self.full = (1 << config.ADC_BITS) - 1
-        self.max_rate = config.MAX_CHANNEL_SAMPLES_PER_S // self.n
+        self.max_rate = min(config.MAX_RATE_HZ, config.MAX_CHANNEL_SAMPLES_PER_S // self.n)
         self.rate = rate_hz or min(config.DEFAULT_RATE_HZ, self.max_rate)
         self.streaming = False
         self.fr = wire.Framer()
@@ -286,21 +286,33 @@ class App:
         self.send_events()
         return busy
 
+    def loop(self, until_ms=None):
+        """The main loop: serve the ring, the host and the events; sleep when there is
+        nothing to do. Returns once ticks_ms() passes until_ms (never if None)."""
+        s = self.sampler
+        b = self.b
+        while True:
+            # an idle pass costs one viper call and one poll (a full service() pass costs
+            # about four times as much on a Pico, and the core wakes for every interrupt)
+            if s.work_waiting(self.late_reported) or b.rx_ready() or self.rate_event >= 0:
+                self.service()
+            else:
+                if until_ms is not None and b.ticks_diff(b.ticks_ms(), until_ms) >= 0:
+                    return
+                b.idle()
+
     def run(self):
         s = self.sampler
+        # a lone delimiter first: a host that read REPL text before (a restart from the
+        # prompt) resynchronises at it, and the BOOT frame is not lost (PROTOCOL.md 2.3)
+        self.b.stdout.write(b"\x00")
         self.event(wire.EV_BOOT, wire.NO_CHANNEL, 0, self.b.ticks_us(), self.b.reset_cause(),
                    config.FIRMWARE_VERSION)
         s.start(self.rate, self.b.timer_init)
         try:
             while True:
                 try:
-                    # an idle pass costs one viper call and one poll (a full service()
-                    # pass costs about four times as much on a Pico, and the core wakes
-                    # for every interrupt)
-                    if s.work_waiting(self.late_reported) or self.b.rx_ready() or self.rate_event >= 0:
-                        self.service()
-                    else:
-                        self.b.idle()
+                    self.loop()
                 except (KeyboardInterrupt, SystemExit):
                     raise
                 except Exception as e:

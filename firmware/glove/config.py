@@ -54,7 +54,11 @@ VREF_V = 3.3                # divider supply = ADC reference (ratiometric)
 # --- Sampling -------------------------------------------------------------------------
 DEFAULT_RATE_HZ = 200
 MIN_RATE_HZ = 1
-MAX_CHANNEL_SAMPLES_PER_S = 16000   # 1 kHz for 16 channels, 2 kHz for 8
+MAX_CHANNEL_SAMPLES_PER_S = 16000   # 1 kHz for 16 channels
+# The highest rate promised whatever the channel count: measured on the RP2040 (the chip
+# bench, docs/BENCHMARKS.md), 16 channels at 1 kHz and 8 at 1 kHz run with no lost and no
+# late sample; 8 at 2 kHz had a late tick while a command was being handled.
+MAX_RATE_HZ = 1000
 # Ring buffer between the timer and the USB writer. 512 frames is 0.5 s at 1 kHz and
 # 2.5 s at 200 Hz: longer than any pause of the main loop seen on the board (USB host
 # latency, garbage collection). When it is full, the newest frame is dropped and counted.

@@ -352,3 +352,54 @@ def exec_raw(ser: "Serial", code: str, wall_timeout: float = 120) -> str:
     if err.strip():
         raise BenchError(f"the code failed on the chip:\n{err!r}\n{out[-500:]!r}")
     return out
+
+
+def exec_raw_marked(ser: "Serial", code: str, marker: bytes, wall_timeout: float = 300) -> str:
+    """Run code in the raw REPL while it may write binary frames too; returns group 1 of
+    the regex `marker` in what it printed (the frames are skipped)."""
+    import re
+    ser.write(b"\r\x01")
+    buf = bytearray()
+    end = time.monotonic() + 30
+    while b"raw REPL; CTRL-B to exit\r\n>" not in buf:
+        if time.monotonic() > end:
+            raise BenchError(f"no raw REPL: {bytes(buf[-300:])!r}")
+        buf += ser.s.read(4096)
+    data = code.encode()
+    for i in range(0, len(data), 256):
+        ser.write(data[i:i + 256])
+        time.sleep(0.01)
+    ser.write(b"\x04")
+    buf = bytearray()
+    end = time.monotonic() + wall_timeout
+    while True:
+        m = re.search(marker, buf)
+        if m:
+            break
+        if b"Traceback" in buf[-2000:] and buf.endswith(b">"):
+            raise BenchError("the code failed on the chip: " + bytes(buf[buf.rfind(b"Traceback"):]).decode("latin1"))
+        if time.monotonic() > end:
+            raise BenchError(f"no {marker!r} within {wall_timeout} s: {bytes(buf[-500:])!r}")
+        buf += ser.s.read(65536)
+    while not buf.endswith(b"\x04>"):
+        if time.monotonic() > end:
+            break
+        buf += ser.s.read(65536)
+    ser.write(b"\x02")
+    return m.group(1).decode()
+
+
+def mpremote() -> Path:
+    mp = Path(sys.executable).with_name("mpremote")
+    return mp if mp.exists() else Path(shutil.which("mpremote") or "mpremote")
+
+
+def boot(chip: Chip, wall_timeout: float = 120) -> Serial:
+    """Open the chip's serial port and wait for the firmware's BOOT event."""
+    ser = Serial(chip.port)
+    try:
+        ser.wait_for(lambda f: isinstance(f, ser.P.Event) and f.kind == ser.P.EV_BOOT, wall_timeout)
+    except Exception:
+        ser.close()
+        raise BenchError("no BOOT event from the firmware: " + chip.log_text()[-1500:])
+    return ser

@@ -52,6 +52,8 @@ class FakeSource:
         self.t_s = 0.0
         self.paused = False
         self.marks = 0
+        self.mark_times: list[float] = []
+        self.region_time: dict[str, float] = {}
         self.keys: list[str] = []
         self.problems: tuple[str, ...] = ()
         self.faults: dict[int, str] = {}        # column -> fault kind (force reads nan)
@@ -78,13 +80,16 @@ class FakeSource:
             self.paused = not self.paused
         elif k == "m":
             self.marks += 1
+            self.mark_times.append(self.t_s)
         else:
             for rid, (key, *_rest) in REGIONS.items():
                 if key == k:
                     self.region = rid
 
     def advance(self, dt_s: float) -> None:
+        """Time moves on; the current region counts it as worked."""
         self.t_s += dt_s
+        self.region_time[self.region] = self.region_time.get(self.region, 0.0) + dt_s
 
     def alert(self, text: str, severity: str = "danger", rule: str = "too_much", sensor: str = "") -> None:
         self.alerts.insert(0, AlertView(self.t_s, rule, severity, text, sensor))
@@ -129,4 +134,5 @@ class FakeSource:
             region_note=note, skill="trained",
             region_keys=tuple((k, rid, nm) for rid, (k, nm, *_r) in REGIONS.items()),
             alerts=alerts, stage=stage, status="fake glove 200 Hz ok", paused=self.paused,
-            problems=self.problems, marks=self.marks, extra={"controls": CONTROLS})
+            problems=self.problems, marks=self.marks, extra={"controls": CONTROLS},
+            mark_times=tuple(self.mark_times), region_time_s=dict(self.region_time))

@@ -139,7 +139,7 @@ def test_region_key_changes_label_shading_and_background():
     fingers = live.groups[0]
     assert [r.get_y() for r in fingers.spans] == pytest.approx([0.0, 3.2, 7.2, 12.0])
     assert fingers.limit_line.get_ydata()[0] == pytest.approx(3.2)  # light|medium edge
-    assert "> n Neck and head" in live.keys_text.get_text()
+    assert "> n neck" in live.keys_text.get_text()
 
 
 def test_stage_countdown_and_next():

@@ -42,3 +42,17 @@ def test_display_and_a_gui_toolkit_give_the_window(monkeypatch):
     out = io.StringIO()
     assert isinstance(views.choose_view(FakeSource(), headless=False, stream=out), MplView)
     assert out.getvalue() == "live window (TkAgg on DISPLAY=:1234)\n"
+
+
+def test_views_get_sound_unless_quiet(monkeypatch):
+    from massage_glove.live.sound import SoundMonitor
+    out = io.StringIO()
+    view = views.choose_view(FakeSource(), headless=True, stream=out)
+    assert isinstance(view.sound, SoundMonitor)
+    out = io.StringIO()
+    view = views.choose_view(FakeSource(), headless=True, stream=out, quiet=True)
+    assert view.sound is None and out.getvalue() == "terminal view (--headless), no sound (--quiet)\n"
+    monkeypatch.setattr(views.sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":1234")
+    monkeypatch.setattr(views, "load_gui_backend", lambda: ("TkAgg", ""))
+    assert isinstance(views.choose_view(FakeSource(), headless=False, stream=out).sound, SoundMonitor)

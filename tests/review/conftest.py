@@ -1,4 +1,7 @@
-"""The corpus, written once per test session (or kept in $MG_CORPUS_DIR between runs)."""
+"""The corpus, written once per test session (or kept in $MG_CORPUS_DIR between runs).
+
+Each scenario is written and reviewed the first time a test asks for it, so a test that
+fails early (a mutant killed) does not pay for the whole corpus."""
 from __future__ import annotations
 
 import os
@@ -12,19 +15,39 @@ from .corpus import write_log
 from .scenarios import scenarios
 
 
+class Corpus:
+    """{name: (scenario, log path, truth, review)}, built on first access."""
+
+    def __init__(self, directory: Path, keep: set | None):
+        self.directory = directory
+        self.scenarios = {sc.name: sc for sc in scenarios() if keep is None or sc.name in keep}
+        self.cfg = load_settings()
+        self._done: dict = {}
+
+    def __contains__(self, name) -> bool:
+        return name in self.scenarios
+
+    def __getitem__(self, name):
+        if name not in self._done:
+            sc = self.scenarios[name]
+            path, truth = write_log(sc, self.directory)
+            self._done[name] = (sc, path, truth, review_log(path, cfg=self.cfg))
+        return self._done[name]
+
+    def __len__(self) -> int:
+        return len(self.scenarios)
+
+    def __iter__(self):
+        return iter(self.scenarios)
+
+    def items(self):
+        return [(n, self[n]) for n in self.scenarios]
+
+
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
-    """{name: (scenario, log path, truth, review)} for every scenario of the corpus."""
     d = os.environ.get("MG_CORPUS_DIR")
     directory = Path(d) if d else tmp_path_factory.mktemp("corpus")
     directory.mkdir(parents=True, exist_ok=True)
     only = os.environ.get("MG_CORPUS_ONLY")
-    keep = set(only.split(",")) if only else None
-    cfg = load_settings()
-    out = {}
-    for sc in scenarios():
-        if keep is not None and sc.name not in keep:
-            continue
-        path, truth = write_log(sc, directory)
-        out[sc.name] = (sc, path, truth, review_log(path, cfg=cfg))
-    return out
+    return Corpus(directory, set(only.split(",")) if only else None)

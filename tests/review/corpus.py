@@ -83,6 +83,7 @@ class Stage:
     saturate: tuple = ()      # (t0 rel, t1 rel, channel): that sensor pressed past its range
     faults: tuple = ()        # (t0 rel, t1 rel, channel, "open" | "short")
     soften_after: tuple = ()  # (t rel, factor): from t rel + 1 s the force is x factor
+    hand_scale: tuple = ()    # (hand, factor): that hand presses x factor (a lazy hand)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ def _stage_truth(st: Stage, t0: float, t: np.ndarray, device: DeviceInfo, rng, f
             continue
         top_w = np.array([tops[device.channels[j].sensor_class]
                           * weights.get(device.channels[j].site, weights["_other"]) for j in cols])
+        top_w = top_w * dict(st.hand_scale).get(hand, 1.0)
         env = np.zeros(idx.size)      # share of the top (0..1.x)
         peaks_t, peaks_n = [], []
         if st.technique == "hold":

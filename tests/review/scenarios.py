@@ -105,6 +105,8 @@ def scenarios() -> list[Scenario]:
         Scenario("sensor_fault", tuple(_map(D, warm_up_light={"faults": ((8.0, 18.0, "R_index", "open"),)},
                                             kneading_traps={"faults": ((5.0, 9.0, "L_ring", "short"),)})),
                  routine="demo"),
+        Scenario("lazy_left_hand", tuple(_all(D, lambda s: replace(s, hand_scale=(("left", 0.45),)))),
+                 routine="demo", fault="balance"),
         Scenario("right_glove", tuple(_all(D, lambda s: replace(s, hands=("right",)))), routine="demo",
                  hands=("right",), glove_id="corpus-right", seed=3),
         Scenario("left_glove", tuple(_all(D, lambda s: replace(s, hands=("left",)))), routine="demo",
@@ -123,5 +125,5 @@ def scenarios() -> list[Scenario]:
 
 SINGLE_FAULTS = ("rushed", "too_slow", "stop_start", "too_light", "tremor_novice", "fatigue", "no_warm_up",
                  "no_cool_down", "hand_lifted", "hold_too_long", "hold_too_short", "tapotement_kidney",
-                 "softer_ignored", "saturated", "shoulders_only")
+                 "softer_ignored", "saturated", "shoulders_only", "lazy_left_hand")
 GOOD = ("good_demo", "good_back", "tapotement", "softer_followed", "sensor_fault", "right_glove", "left_glove")

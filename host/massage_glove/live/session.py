@@ -96,6 +96,10 @@ class SessionOptions:
     # sensors have been zeroed; a callable(link) -> seconds is asked at the first sample.
     routine_start: object = None
     extra: dict = field(default_factory=dict)
+    # Observers of the session (e.g. the LSL outlet, lsl.py): objects with on_result(g, block,
+    # result), on_alert(g, alert, t_sess) and on_event(g_or_None, kind, t_dev, fields);
+    # called in the acquisition thread, their failures are logged and never stop the session.
+    taps: tuple = ()
 
 
 class _Glove:
@@ -197,6 +201,14 @@ class BandSummary:
         h["fault_s"] += float((band < 0).sum()) * self.dt
         h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
 
+    def region_seconds(self) -> dict:
+        """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
+        out = {}
+        for region, hands in list(self.data.items()):
+            if region != "none":
+                out[region] = max((h["on_body_s"] for h in list(hands.values())), default=0.0)
+        return out
+
     def as_dict(self) -> dict:
         out = {}
         for region, hands in self.data.items():
@@ -242,6 +254,7 @@ class LiveSession:
         self.routine_done = False
         self.paused = False
         self.marks = 0
+        self.mark_times: list[float] = []
         self.alerts: deque = deque(maxlen=200)         # (AlertView without age, glove index)
         self.all_alerts: list[dict] = []
         self.summary = BandSummary(self.gloves[0].pipeline.rate_hz)
@@ -369,6 +382,7 @@ class LiveSession:
             raise GloveError(f"no mark tag {tag!r}: use one of " + ", ".join(MARK_TAGS.values()))
         with self._lock:
             self.marks += 1
+            self.mark_times.append(round(self.session_time(), 3))
         if tag is None:
             self._event_all("mark", text=text)
         else:
@@ -410,6 +424,7 @@ class LiveSession:
             self._stop.set()
 
     def _on_link_event(self, g: _Glove, ev) -> None:
+        self._tap("on_event", g, "link", ev.t_device_s, {"link": ev.kind, "text": ev.text})
         if g.writer is not None:
             g.writer.write_link_event(ev)
         if ev.kind == "disconnect":
@@ -473,6 +488,7 @@ class LiveSession:
             g.held_t[cols] = t_sess[last[cols]]
             g.held_f[cols] = res.filtered_n[last[cols], cols]
             g.episodes = g.pipeline.engine.active_episodes()
+        self._tap("on_result", g, block, res)
         for a in res.alerts:
             self._on_alert(g, a, float(g.session_time(np.array([a.t_s]))[0]))
 
@@ -582,6 +598,7 @@ class LiveSession:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
         t = g.device_time_now() if t_dev is None else t_dev
+        self._tap("on_event", g, "region", t, {"region": region, "source": source})
         if t is None:
             g.region_pending = (region, source)
         elif g.writer is not None:
@@ -590,7 +607,15 @@ class LiveSession:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
     # --- alerts ---------------------------------------------------------------------------
+    def _tap(self, method: str, *args) -> None:
+        for tap in self.opt.taps:
+            try:
+                getattr(tap, method)(*args)
+            except Exception:
+                log.exception("%s.%s failed", type(tap).__name__, method)
+
     def _on_alert(self, g: _Glove, a, t_sess: float) -> None:
+        self._tap("on_alert", g, a, t_sess)
         view = AlertView(t_sess, a.rule, a.severity, a.text, a.sensor, region=a.region or "",
                          hand=getattr(a, "hand", ""), message=a.text, t_device_s=float(a.t_s))
         self._add_alert(g, view)
@@ -608,7 +633,8 @@ class LiveSession:
             ch = a.sensor
             g.writer.write_event("alert", self.clock(), float(a.t_s), rule=a.rule, region=a.region,
                                  channel=ch, severity=a.severity, value=a.value, limit=a.limit,
-                                 units=a.units, text=a.text)
+                                 units=a.units, text=a.text, hand=getattr(a, "hand", ""),
+                                 episode=getattr(a, "episode", 0), repeat=getattr(a, "repeat", False))
         if a.severity in ("warning", "danger"):
             now = time.monotonic()
             if self.opt.bell and now - self._bell_at >= BELL_REPEAT_S and sys.stderr.isatty():
@@ -669,8 +695,9 @@ class LiveSession:
         """An event in every glove's log (t_dev: the first glove's device time, if known)."""
         now = self.clock()
         for g in self.gloves:
+            t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
+            self._tap("on_event", g, kind, t, fields)
             if g.writer is not None:
-                t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
                 g.writer.write_event(kind, now, t, **fields)
 
     # --- what the view shows --------------------------------------------------------------
@@ -769,7 +796,7 @@ class LiveSession:
         R = prof0.region
         with self._lock:
             recent = list(self.alerts)
-            paused, marks = self.paused, self.marks
+            paused, marks, mark_times = self.paused, self.marks, tuple(self.mark_times[-20:])
         alerts = []
         for a, gi in recent:
             age = max(0.0, now - a.t_s)
@@ -813,7 +840,8 @@ class LiveSession:
             region_keys=tuple((r.key, r.id, r.name) for r in ps.regions.values()),
             alerts=alerts, stage=stage, status=status, paused=paused, problems=problems,
             marks=marks, extra={"controls": CONTROL_KEYS, "session_id": self.session_id},
-            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class)
+            trace_over_range=trace_o, hand_held=hand_held, region_limit_n=limit_by_class,
+            mark_times=mark_times, region_time_s=self.summary.region_seconds())
 
     # --- the end --------------------------------------------------------------------------
     def _summary(self) -> dict:

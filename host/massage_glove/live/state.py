@@ -13,9 +13,16 @@ import numpy as np
 BANDS = ("light", "medium", "firm", "too_much")
 BAND_LABELS = {"light": "LIGHT", "medium": "MEDIUM", "firm": "FIRM", "too_much": "TOO MUCH",
                "none": "NO CONTACT", "fault": "SENSOR FAULT"}
-# Colours of the bands (colour-blind safe order: blue, green, orange, red).
-BAND_COLOURS = {"none": "#9e9e9e", "light": "#4f8fd6", "medium": "#2e9e4f", "firm": "#f0a020",
-                "too_much": "#d62728", "fault": "#7b3fa0"}
+# Colours of the bands: pale blue, deep blue, amber, crimson. Chosen so the four stay apart
+# by at least 30 CAM02-UCS units for normal vision and with deuteranopia, protanopia and
+# tritanopia simulated (tests/live/test_view_colours.py); lightness alone orders them too.
+# Each band also has a second cue that is not colour: its letter on the hand dots (and the
+# band's name in words everywhere else).
+BAND_COLOURS = {"none": "#9e9e9e", "light": "#8fd3ff", "medium": "#1f5fb0", "firm": "#f2b705",
+                "too_much": "#a00030", "fault": "#5a5a5a"}
+BAND_TEXT_COLOURS = {"none": "#1a1a1a", "light": "#1a1a1a", "medium": "#ffffff", "firm": "#1a1a1a",
+                     "too_much": "#ffffff", "fault": "#ffffff"}
+BAND_LETTERS = {"none": "", "light": "L", "medium": "M", "firm": "F", "too_much": "!", "fault": "?"}
 
 
 def force_text(force_n: float, over_range: bool = False) -> str:
@@ -104,3 +111,5 @@ class LiveSnapshot:
     trace_over_range: np.ndarray | None = None   # (n, n_sensors) bool: over range at that sample
     hand_held: dict = field(default_factory=dict)  # {"right": "held: too much, 16.2 N 0.3 s ago"}
     region_limit_n: dict = field(default_factory=dict)  # {sensor class: top of the allowed band, N}
+    mark_times: tuple[float, ...] = ()  # session time of each mark, oldest first (views acknowledge it)
+    region_time_s: dict = field(default_factory=dict)   # {region id: seconds a hand was on the body}

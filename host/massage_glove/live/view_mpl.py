@@ -37,7 +37,10 @@ from matplotlib.patches import Circle, FancyBboxPatch, Patch, Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Affine2D, Bbox
 
-from .state import BAND_COLOURS, BAND_LABELS, BANDS, LiveSnapshot
+from ..backmap import BackMap
+from .sanitize import clean
+from .views import short_control
+from .state import BAND_COLOURS, BAND_LABELS, BAND_LETTERS, BAND_TEXT_COLOURS, BANDS, LiveSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,19 @@ BAND_ALPHA = 0.14                  # shading behind the traces
 ALERT_SHOW_S = 5.0                 # an alert stays on screen this long
 ALERT_BLINK_S = 1.0                # ... and flashes for the first second
 ALERT_BLINK_PERIOD_S = 0.25        # one flash (on + off)
-ALERT_WRAP = 62                    # characters per banner line
-ALERT_LINES = 3                    # banner lines at most (the full sentence is in the log)
-OLDER_ALERT_CHARS = 68             # one line each under the routine
-KEYS_LINE_CHARS = 106              # key legend line length (monospace, clear of the problems box)
+ALERT_WRAP = 58                    # characters per banner line
+ALERT_LINES = 2                    # banner lines at most (the full sentence is in the log)
+OLDER_ALERT_CHARS = 60             # one line each under the routine
+KEYS_LINE_CHARS = 92               # key legend line length (monospace, clear of the problems box)
+STAGE_TITLE_CHARS = 40            # clear of the countdown
+INSTRUCTION_WRAP = 56             # characters per instruction line
+INSTRUCTION_LINES = 3              # lines at most (the routine's instructions are written short)
+LONG_LABEL_SHRINK = 0.7            # font of a hand's band name longer than "TOO MUCH"
+MARK_SHOW_S = 4.0                  # a mark is acknowledged on screen this long
+MARK_LINES = 3                     # marks drawn on each trace axes at most (the newest)
+BAND_LABEL_FIT = 1.15              # a band's name is shown when the band is this x the text tall
+# Text grows and shrinks with the window: every font size is its size at the design size
+# (FIG_SIZE_IN, 1280 x 720 at FIG_DPI) times min(width / 16 in, height / 9 in).
 PROBLEM_WRAP = 40                  # characters per line of the problems box
 ALERTS_LISTED = 3                  # the newest in the banner, older ones below it
 TRACE_PX_PER_BUCKET = 2            # traces keep the lowest and highest sample per 2 pixels
@@ -62,8 +74,9 @@ CLASS_ORDER = ("fsr402", "fsr406")
 CLASS_TITLES = {"fsr402": "fingertips and knuckles", "fsr406": "heel of the hand"}
 DEFAULT_CONTROLS = ((" ", "pause / resume"), ("m", "mark a moment"), ("z", "zero the sensors"),
                     ("q", "quit"))
-SEVERITY_COLOURS = {"danger": BAND_COLOURS["too_much"], "warning": BAND_COLOURS["firm"],
-                    "info": BAND_COLOURS["light"]}
+SEVERITY_COLOURS = {"danger": BAND_COLOURS["too_much"], "warning": "#b35900",
+                    "info": BAND_COLOURS["medium"]}
+PAUSE_COLOUR = "#333333"
 TEXT_DARK = "#1a1a1a"
 SKIN = "#f3d9c4"
 SKIN_EDGE = "#9c7a62"
@@ -108,6 +121,49 @@ SITE_POS = {
 }
 HAND_XLIM = (-4.3, 3.2)
 HAND_YLIM = (-4.4, 4.8)
+
+
+def _darker(colour: str, amount: float = 0.35) -> tuple:
+    """`colour` mixed towards black (band names in pale band colours stay readable on white)."""
+    from matplotlib.colors import to_rgb
+    return tuple(c * (1.0 - amount) for c in to_rgb(colour))
+
+
+def fit_band_labels(bounds_px, label_px: float, fit: float = BAND_LABEL_FIT) -> list[bool]:
+    """Which bands' names to show: those whose band is at least `fit` x the text height.
+
+    Each name sits at its band's middle, so names shown this way never overlap each other.
+    """
+    return [(hi - lo) >= fit * label_px for lo, hi in zip(bounds_px[:-1], bounds_px[1:])]
+
+
+def wrap_lines(text: str, width: int, lines: int) -> list[str]:
+    """`text` wrapped to at most `lines` lines of `width` characters; cut text ends in " ..."."""
+    out = textwrap.wrap(text, width)
+    if len(out) > lines:
+        out = out[:lines]
+        last = out[-1]
+        while len(last) + 4 > width and " " in last:
+            last = last.rsplit(" ", 1)[0]
+        out[-1] = last + " ..."
+    return out
+
+
+def over_range_runs(x: np.ndarray, f: np.ndarray, over, columns) -> tuple[np.ndarray, np.ndarray]:
+    """The over-range samples of `columns` as one polyline: each run at its force (the range),
+    runs separated by nan. Empty when nothing is over range."""
+    if over is None or not len(x):
+        return np.zeros(0), np.zeros(0)
+    xs, ys = [], []
+    for j in columns:
+        o = over[:, j]
+        if not o.any():
+            continue
+        d = np.diff(np.r_[0, o.astype(np.int8), 0])
+        for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+            xs += [x[a], x[b - 1], np.nan]
+            ys += [f[a, j], f[b - 1, j], np.nan]
+    return np.asarray(xs, float), np.asarray(ys, float)
 
 
 def _hands_of(snapshot: LiveSnapshot) -> list[str]:
@@ -207,6 +263,8 @@ class _Group:
         self.spans = []
         self.limit_line = None
         self.span_labels = []
+        self.mark_lines = []
+        self.over_line = None
 
 
 class _HandPicture:
@@ -214,8 +272,10 @@ class _HandPicture:
         self.hand = hand
         self.ax = None
         self.markers: dict[int, Circle] = {}     # trace column -> marker
+        self.letters: dict[int, Text] = {}       # trace column -> the band's letter on the marker
         self.band_text = None
         self.name_text = None
+        self.held_text = None
 
 
 class LiveFigure:
@@ -260,6 +320,7 @@ class LiveFigure:
         self._layout_key = self.layout_key(s)
         self._static_key = None
         self.background = None
+        self._scale = 1.0
         anim: list = []
 
         def animated(artist):
@@ -281,18 +342,23 @@ class LiveFigure:
                 cols = [j for j, v in enumerate(s.sensors) if v.hand == hand and v.sensor_class == cls]
                 groups.append(_Group(hand, cls, cols))
         self.groups = groups
-        ratios = [max(1.4, 0.45 * len(g.columns)) for g in groups] or [1.0]
+        # the heel's single trace gets room for its four band names too
+        ratios = [1.35 if len(g.columns) > 1 else 1.0 for g in groups] or [1.0]
         if groups:
-            gs = fig.add_gridspec(len(groups), 1, left=0.055, right=0.60, top=0.715, bottom=0.175,
-                                  height_ratios=ratios, hspace=0.28)
+            gs = fig.add_gridspec(len(groups), 1, left=0.062, right=0.53, top=0.695, bottom=0.195,
+                                  height_ratios=ratios, hspace=0.22)
         first_ax = None
+        site_handles: dict[str, Line2D] = {}
         for i, g in enumerate(groups):
             ax = fig.add_subplot(gs[i, 0], sharex=first_ax)
             first_ax = first_ax or ax
             g.ax = ax
             ax.set_xlim(-s.window_s, 0.0)
-            ax.tick_params(labelsize=11)
-            ax.set_ylabel("N", fontsize=12, rotation=0, labelpad=10)
+            ax.tick_params(labelsize=12)
+            short = "fingers" if g.sensor_class == "fsr402" else (
+                "heel" if g.sensor_class == "fsr406" else g.sensor_class)
+            ax.set_ylabel(f"{g.hand.upper()}\n{short}, N", fontsize=12, fontweight="bold",
+                          linespacing=1.0, labelpad=4)
             ax.grid(axis="x", color="#dddddd", lw=0.8)
             if i < len(groups) - 1:
                 ax.tick_params(labelbottom=False)
@@ -303,36 +369,48 @@ class LiveFigure:
                               facecolor=BAND_COLOURS[b], alpha=BAND_ALPHA, lw=0, zorder=0)
                 ax.add_patch(r)
                 g.spans.append(r)
-                g.span_labels.append(ax.text(0.995, 0.0, BAND_LABELS[b].lower(), ha="right",
-                                             va="center", fontsize=10, color=BAND_COLOURS[b],
-                                             alpha=0.9, transform=ax.get_yaxis_transform(),
+                # the band's name outside the data, right of the axes
+                g.span_labels.append(ax.text(1.008, 0.0, BAND_LABELS[b].lower(), ha="left",
+                                             va="center", fontsize=11, fontweight="bold",
+                                             color=_darker(BAND_COLOURS[b]),
+                                             transform=ax.get_yaxis_transform(), clip_on=False,
                                              zorder=1))
-            g.limit_line = ax.axhline(0.0, color=BAND_COLOURS["too_much"], lw=1.6, ls=(0, (6, 3)),
+            g.limit_line = ax.axhline(0.0, color=BAND_COLOURS["too_much"], lw=1.8, ls=(0, (6, 3)),
                                       zorder=1)
-            ax.text(0.005, 0.97, f"{g.hand.upper()} hand: {CLASS_TITLES.get(g.sensor_class, g.sensor_class)}",
-                    transform=ax.transAxes, fontsize=12, fontweight="bold", va="top", ha="left",
-                    color=TEXT_DARK, zorder=3)
             others = iter(OTHER_STYLES * 4)
             for j in g.columns:
                 v = s.sensors[j]
                 colour, ls = SITE_STYLES.get(v.site) or next(others)
-                (line,) = ax.plot([], [], color=colour, ls=ls, lw=2.0, label=v.site.replace("_", " "),
-                                  zorder=2)
+                label = clean(v.site).replace("knuckle_", "knuckle ").replace("palm_heel", "heel")
+                (line,) = ax.plot([], [], color=colour, ls=ls, lw=2.0, label=label, zorder=2)
                 g.lines.append(animated(line))
-            if len(g.columns) > 1:
-                ax.legend(loc="upper left", bbox_to_anchor=(0.0, 0.90), fontsize=10, ncol=4,
-                          frameon=True, framealpha=0.8, handlelength=2.2, borderaxespad=0.2)
+                site_handles.setdefault(label, line)
+            # samples over the sensor's range: a thick too-much bar along the trace
+            (ol,) = ax.plot([], [], color=BAND_COLOURS["too_much"], lw=6, solid_capstyle="butt",
+                            zorder=2.5)
+            g.over_line = animated(ol)
+            for _ in range(MARK_LINES):
+                ml = ax.axvline(0.0, color=TEXT_DARK, lw=1.4, ls=(0, (2, 2)), zorder=3)
+                ml.set_visible(False)
+                g.mark_lines.append(animated(ml))
+        # one legend for the sensor sites, above the traces and outside them
+        self.legend = None
+        if site_handles:
+            self.legend = fig.legend(list(site_handles.values()), list(site_handles), loc="lower left",
+                                     bbox_to_anchor=(0.055, 0.70), ncol=min(8, len(site_handles)),
+                                     fontsize=11, frameon=False, handlelength=1.6, columnspacing=0.8,
+                                     handletextpad=0.5, borderaxespad=0.0)
 
-        # hand pictures and each hand's band, big
+        # hand pictures and each hand's band, big; the back beside them
         self.pictures: list[_HandPicture] = []
         n = max(1, len(hands))
-        x0, x1 = 0.625, 0.995
+        x0, x1 = 0.60, 0.865
         w = (x1 - x0) / n
+        band_fs = 24 if n > 1 else 30
         for i, hand in enumerate(hands):
             p = _HandPicture(hand)
             left = x0 + i * w
-            pw = min(w, 0.19)
-            ax = fig.add_axes((left + (w - pw) / 2, 0.14, pw, 0.47))
+            ax = fig.add_axes((left + 0.004, 0.13, w - 0.008, 0.47))
             p.ax = ax
             ax.set_xlim(*(HAND_XLIM if hand != "left" else (-HAND_XLIM[1], -HAND_XLIM[0])))
             ax.set_ylim(*HAND_YLIM)
@@ -353,59 +431,114 @@ class LiveFigure:
                            edgecolor=TEXT_DARK, lw=1.5, zorder=5)
                 ax.add_patch(c)
                 p.markers[j] = animated(c)
+                # the second cue: the band's letter on the dot (L, M, F, !)
+                p.letters[j] = animated(ax.text(mirror * x, y, "", ha="center", va="center_baseline",
+                                                fontsize=10, fontweight="bold", color=TEXT_DARK,
+                                                zorder=6))
             cx = left + w / 2
             p.name_text = fig.text(cx, 0.735, f"{hand.upper()} HAND", ha="center", va="center",
                                    fontsize=14, fontweight="bold", color=TEXT_DARK)
             p.band_text = animated(fig.text(
-                cx, 0.665, "", ha="center", va="center", fontsize=28 if n > 1 else 34,
+                cx, 0.665, "", ha="center", va="center", fontsize=band_fs,
                 fontweight="bold", color="white",
-                bbox=dict(boxstyle="round,pad=0.35", facecolor=BAND_COLOURS["none"], lw=0)))
+                bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0)))
+            # a higher band the chain still holds, said with its force and age
+            p.held_text = animated(fig.text(cx, 0.612, "", ha="center", va="center", fontsize=11,
+                                            color=TEXT_DARK, style="italic"))
             self.pictures.append(p)
+        back_ax = fig.add_axes((0.872, 0.13, 0.123, 0.47))
+        self.backmap = BackMap(back_ax, {rid: name for _k, rid, name in s.region_keys})
+        for rid_patches in self.backmap.patches.values():
+            for patch in rid_patches:
+                animated(patch)
+        self.back_title = fig.text(0.9335, 0.735, "BACK", ha="center", va="center", fontsize=14,
+                                   fontweight="bold", color=TEXT_DARK)
+        self.back_limit = fig.text(0.9335, 0.665, "", ha="center", va="center", fontsize=15,
+                                   fontweight="bold", color=TEXT_DARK,
+                                   bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0))
+        self.back_time = animated(fig.text(0.9335, 0.115, "", ha="center", va="center", fontsize=12,
+                                           color=TEXT_DARK))
 
         # header: region (static), routine stage (animated)
         self.region_text = fig.text(0.012, 0.955, "", fontsize=26, fontweight="bold", va="center",
                                     ha="left", color=TEXT_DARK)
-        self.limit_text = fig.text(0.012, 0.885, "", fontsize=17, fontweight="bold", va="center",
+        self.limit_text = fig.text(0.012, 0.885, "", fontsize=18, fontweight="bold", va="center",
                                    ha="left", color="white",
                                    bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0))
-        self.note_text = fig.text(0.20, 0.885, "", fontsize=12, va="center", ha="left", color=TEXT_DARK)
-        self.stage_title = animated(fig.text(0.625, 0.965, "", fontsize=15, fontweight="bold",
+        self.note_text = fig.text(0.175, 0.885, "", fontsize=14, va="center", ha="left", color=TEXT_DARK,
+                                  linespacing=1.1)
+        self.stage_title = animated(fig.text(0.60, 0.965, "", fontsize=16, fontweight="bold",
                                              va="center", ha="left", color=TEXT_DARK))
-        self.stage_instr = animated(fig.text(0.625, 0.905, "", fontsize=12, va="center", ha="left",
-                                             color=TEXT_DARK, linespacing=1.15))
-        self.stage_next = animated(fig.text(0.625, 0.835, "", fontsize=12, va="center", ha="left",
+        self.stage_instr = animated(fig.text(0.60, 0.925, "", fontsize=14.5, va="top", ha="left",
+                                             color=TEXT_DARK, linespacing=1.1))
+        self.stage_next = animated(fig.text(0.60, 0.822, "", fontsize=14, va="center", ha="left",
                                             color="#444444", style="italic"))
         self.stage_clock = animated(fig.text(0.993, 0.965, "", fontsize=30, fontweight="bold",
                                              va="center", ha="right", color=TEXT_DARK,
                                              family="monospace"))
 
         # footer: key legend (static), status (animated)
-        self.keys_text = fig.text(0.012, 0.03, "", fontsize=11, va="bottom", ha="left",
+        self.keys_text = fig.text(0.012, 0.035, "", fontsize=13, va="bottom", ha="left",
                                   color=TEXT_DARK, family="monospace", linespacing=1.3)
-        self.status_text = animated(fig.text(0.012, 0.012, "", fontsize=10, va="center", ha="left",
+        self.status_text = animated(fig.text(0.012, 0.013, "", fontsize=11, va="center", ha="left",
                                              color="#555555"))
 
-        # overlays (animated): alert banner and older alerts, problems, paused
+        # overlays (animated): alert banner and older alerts, problems, paused, mark
         # the banner has its own band above the traces, so steady traces never redraw it
         self.alert_banner = animated(fig.text(
-            0.31, 0.79, "", fontsize=17, fontweight="bold", ha="center", va="center", wrap=False,
+            0.296, 0.795, "", fontsize=18, fontweight="bold", ha="center", va="center", wrap=False,
             color="white", zorder=10,
             linespacing=1.15,
             bbox=dict(boxstyle="round,pad=0.4", facecolor=SEVERITY_COLOURS["danger"], lw=2,
                       edgecolor=SEVERITY_COLOURS["danger"])))
-        self.alert_older = animated(fig.text(0.625, 0.787, "", fontsize=11, ha="left", va="center",
+        self.alert_older = animated(fig.text(0.60, 0.778, "", fontsize=12, ha="left", va="center",
                                              color=TEXT_DARK, linespacing=1.2))
         # problems: bottom right, clear of the traces (so they never force a redraw there)
         self.problems_text = animated(fig.text(
             0.83, 0.025, "", fontsize=15, fontweight="bold", ha="center", va="bottom", color="white",
             zorder=11, bbox=dict(boxstyle="round,pad=0.5", facecolor="#c62828", edgecolor="#7f0000", lw=2)))
+        # paused: a badge in the header and a frame round the window; nothing is covered
         self.paused_text = animated(fig.text(
-            0.5, 0.47, "PAUSED\npress space to resume", fontsize=40, fontweight="bold", ha="center",
-            va="center", color="white", zorder=12, linespacing=1.4,
-            bbox=dict(boxstyle="round,pad=0.8", facecolor="#333333", alpha=0.82, lw=0)))
+            0.993, 0.822, "PAUSED  (space resumes)", fontsize=15, fontweight="bold", ha="right",
+            va="center", color="white", zorder=12,
+            bbox=dict(boxstyle="round,pad=0.3", facecolor=PAUSE_COLOUR, lw=0)))
+        self.paused_frame = animated(Rectangle((0.0015, 0.0015), 0.997, 0.997, transform=fig.transFigure,
+                                               fill=False, edgecolor=PAUSE_COLOUR, lw=6, zorder=12))
+        fig.add_artist(self.paused_frame)
+        self.mark_text = animated(fig.text(
+            0.60, 0.06, "", fontsize=15, fontweight="bold", ha="left", va="center", color="white",
+            zorder=11, bbox=dict(boxstyle="round,pad=0.35", facecolor=TEXT_DARK, lw=0)))
         self._animated = anim
-        self._always_dirty = {a for g in groups for a in g.lines}
+        self._always_dirty = {a for g in groups for a in (*g.lines, *g.mark_lines, g.over_line)}
         self._drawn = {}
+        for t in fig.findobj(Text):
+            t.set_parse_math(False)      # a "$" in a name or an alert is a dollar, not TeX
+        self._base_fonts = {t: t.get_fontsize() for t in fig.findobj(Text)}
+        self._base_ticks = {g.ax: 12 for g in groups}
+        self._size_seen = None
+        self._rescale()
+
+    def _rescale(self) -> bool:
+        """Font sizes for the figure's size now (see FIG_SIZE_IN); True when they changed."""
+        # in inches: font sizes are points, so a screen's pixel density is already in them
+        w_in, h_in = self.fig.get_size_inches()
+        size = (round(w_in, 3), round(h_in, 3))
+        if size == self._size_seen:
+            return False
+        self._size_seen = size
+        k = min(size[0] / FIG_SIZE_IN[0], size[1] / FIG_SIZE_IN[1])
+        k = max(0.5, k)
+        self._scale = k
+        for t, base in self._base_fonts.items():
+            t.set_fontsize(base * k)
+        for ax, base in self._base_ticks.items():
+            ax.tick_params(labelsize=base * k)
+        if self.legend is not None:
+            for t in self.legend.get_texts():
+                t.set_fontsize(11 * k)
+        self.background = None
+        self._static_key = None          # band names are fitted again at this size
+        return True
 
     @staticmethod
     def _draw_hand_outline(ax, mirror: float) -> None:
@@ -440,24 +573,33 @@ class LiveFigure:
             top = float(edges[-1]) * YLIM_HEADROOM
             g.ax.set_ylim(0.0, top)
             bounds = [*e, top]
+            h_px = g.ax.bbox.height
+            label_px = g.span_labels[0].get_fontsize() * self.fig.dpi / 72.0
+            shown = fit_band_labels([b / top * h_px for b in bounds], label_px)
             for k, (r, lab) in enumerate(zip(g.spans, g.span_labels)):
                 r.set_y(bounds[k])
                 r.set_height(bounds[k + 1] - bounds[k])
                 lab.set_y((bounds[k] + bounds[k + 1]) / 2)
+                lab.set_visible(shown[k])
             if limit is not None and BANDS.index(limit) < len(edges):
                 g.limit_line.set_ydata([edges[BANDS.index(limit)]] * 2)
                 g.limit_line.set_visible(True)
             else:
                 g.limit_line.set_visible(False)
-        self.region_text.set_text(s.region_name + (f"   ({s.skill})" if s.skill else ""))
+        self.region_text.set_text(clean(s.region_name) + (f"   ({clean(s.skill)})" if s.skill else ""))
         if limit is not None:
-            self.limit_text.set_text(f"limit: {BAND_LABELS[limit]}")
-            self.limit_text.get_bbox_patch().set_facecolor(BAND_COLOURS[limit])
-            self.limit_text.set_visible(True)
+            for box, text in ((self.limit_text, f"limit: {BAND_LABELS[limit]}"),
+                              (self.back_limit, f"limit {BAND_LABELS[limit]}")):
+                box.set_text(text)
+                box.get_bbox_patch().set_facecolor(BAND_COLOURS[limit])
+                box.set_color(BAND_TEXT_COLOURS[limit])
+                box.set_visible(True)
         else:
             self.limit_text.set_visible(False)
-        self.note_text.set_text("\n".join(textwrap.wrap(s.region_note, 80)[:2]))
-        regions = [(("> " if rid == s.region else "  ") + f"{k} {name}") for k, rid, name in s.region_keys]
+            self.back_limit.set_visible(False)
+        self.note_text.set_text("\n".join(textwrap.wrap(clean(s.region_note), 60)[:2]))
+        regions = [(("> " if rid == s.region else "  ") + clean(f"{k} {rid.replace('_', ' ')}"))
+                   for k, rid, name in s.region_keys]
         lines, line = [], ""
         for r in regions:
             if line and len(line) + len(r) + 2 > KEYS_LINE_CHARS:
@@ -466,7 +608,7 @@ class LiveFigure:
             line += ("  " if line else "") + r
         if line:
             lines.append(line)
-        ctrl = "    ".join(f"[{_key_name(k)}] {what}" for k, what in _controls(s))
+        ctrl = "  ".join(f"[{_key_name(k)}] {short_control(what)}" for k, what in _controls(s))
         self.keys_text.set_text("\n".join([*lines, ctrl]))
 
     # --- per frame --------------------------------------------------------------------
@@ -474,11 +616,14 @@ class LiveFigure:
         """Update every artist from the snapshot; returns the animated artists to draw."""
         if self.layout_key(s) != self._layout_key:
             self._build(s)
+        self._rescale()
         if self.static_key(s) != self._static_key:
             self._apply_static(s)
         # traces: x in seconds before now, so the axes never move
         x = np.asarray(s.trace_t, float) - s.t_s
         f = np.asarray(s.trace_force, float)
+        over = s.trace_over_range
+        over = np.asarray(over, bool) if over is not None and np.shape(over) == f.shape else None
         for g in self.groups:
             buckets = max(16, int(g.ax.bbox.width / TRACE_PX_PER_BUCKET))
             for line, j in zip(g.lines, g.columns):
@@ -486,24 +631,56 @@ class LiveFigure:
                     line.set_data(*decimate_minmax(x, f[:, j], buckets))
                 else:
                     line.set_data([], [])
+            g.over_line.set_data(*over_range_runs(x, f, over, g.columns))
         # hand pictures and bands
         for p in self.pictures:
             for j, c in p.markers.items():
                 band = s.sensors[j].band
                 c.set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
-                c.set_hatch("xxx" if band == "fault" else None)
+                c.set_hatch("///" if band == "fault" else None)
                 if band == "fault":
                     c.set_hatchcolor("white")
+                letter = p.letters[j]
+                letter.set_text(BAND_LETTERS.get(band, ""))
+                letter.set_color(BAND_TEXT_COLOURS.get(band, TEXT_DARK))
             band = s.hand_band.get(p.hand, "none")
-            p.band_text.set_text(BAND_LABELS.get(band, band.upper()))
+            label = BAND_LABELS.get(band, band.upper())
+            p.band_text.set_text(label)
+            # long names ("NO CONTACT", "SENSOR FAULT") smaller, so they stay in their column
+            p.band_text.set_fontsize(self._base_fonts[p.band_text] * self._scale
+                                     * (LONG_LABEL_SHRINK if len(label) > 8 else 1.0))
             p.band_text.get_bbox_patch().set_facecolor(BAND_COLOURS.get(band, BAND_COLOURS["none"]))
-            p.band_text.set_color(TEXT_DARK if band == "firm" else "white")
+            p.band_text.set_color(BAND_TEXT_COLOURS.get(band, "white"))
+            p.held_text.set_text(textwrap.shorten(clean((s.hand_held or {}).get(p.hand, "")), 34,
+                                                  placeholder="..."))
+        # the back: the current region, time worked per region (coarse steps: redrawn seldom)
+        times = {r: 5.0 * np.floor(float(t) / 5.0) for r, t in (s.region_time_s or {}).items()}
+        self.backmap.update(s.region or None, None, times)
+        worked = (s.region_time_s or {}).get(s.region, 0.0) if s.region else 0.0
+        self.back_time.set_text(f"{_countdown(worked)} worked here" if s.region else "")
+        # marks: on the traces, and acknowledged with their time
+        marks = [m for m in s.mark_times if s.t_s - m <= s.window_s][-MARK_LINES:]
+        for g in self.groups:
+            for k, ml in enumerate(g.mark_lines):
+                if k < len(marks):
+                    ml.set_xdata([marks[k] - s.t_s] * 2)
+                    ml.set_visible(True)
+                else:
+                    ml.set_visible(False)
+        if s.mark_times and s.t_s - s.mark_times[-1] <= MARK_SHOW_S:
+            self.mark_text.set_text(f"Mark {s.marks} saved at {_countdown(s.mark_times[-1])}")
+            self.mark_text.set_visible(True)
+        else:
+            self.mark_text.set_text("")
+            self.mark_text.set_visible(False)
         # routine
         st = s.stage
         if st is not None:
-            self.stage_title.set_text(f"Stage {st.index + 1}/{st.count}: {st.name}")
-            self.stage_instr.set_text("\n".join(textwrap.wrap(st.instruction, 62)[:3]))
-            self.stage_next.set_text(f"Next: {st.next_name}" if st.next_name else "Last stage")
+            self.stage_title.set_text(textwrap.shorten(clean(f"Stage {st.index + 1}/{st.count}: {st.name}"),
+                                                       STAGE_TITLE_CHARS, placeholder=" ..."))
+            self.stage_instr.set_text("\n".join(wrap_lines(clean(st.instruction), INSTRUCTION_WRAP,
+                                                            INSTRUCTION_LINES)))
+            self.stage_next.set_text(clean(f"Next: {st.next_name}") if st.next_name else "Last stage")
             self.stage_clock.set_text(_countdown(st.remaining_s))
             self.stage_clock.set_color(BAND_COLOURS["too_much"] if st.remaining_s <= 5 else TEXT_DARK)
         else:
@@ -517,13 +694,13 @@ class LiveFigure:
             a = shown[0]
             colour = SEVERITY_COLOURS.get(a.severity, SEVERITY_COLOURS["danger"])
             on = alert_flash_on(a.age_s)
-            self.alert_banner.set_text("\n".join(textwrap.wrap(
-                textwrap.shorten(a.text, ALERT_WRAP * ALERT_LINES, placeholder=" ..."), ALERT_WRAP)))
+            self.alert_banner.set_text("\n".join(wrap_lines(clean(a.text), ALERT_WRAP, ALERT_LINES)))
             self.alert_banner.set_color("white" if on else colour)
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)
             self.alert_banner.set_visible(True)
-            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {b.message or b.text}", OLDER_ALERT_CHARS, placeholder="...")
+            older = [textwrap.shorten(f"{b.age_s:.0f} s ago: {clean(b.message or b.text)}", OLDER_ALERT_CHARS,
+                                      placeholder="...")
                      for b in shown[1:ALERTS_LISTED]]
             self.alert_older.set_text("\n".join(older))
             self.alert_older.set_visible(bool(older))
@@ -533,10 +710,11 @@ class LiveFigure:
             self.alert_older.set_text("")
             self.alert_older.set_visible(False)
         self.problems_text.set_text("\n".join(line for p in s.problems
-                                              for line in textwrap.wrap(f"PROBLEM: {p}", PROBLEM_WRAP)))
+                                              for line in textwrap.wrap(f"PROBLEM: {clean(p)}", PROBLEM_WRAP)))
         self.problems_text.set_visible(bool(s.problems))
         self.paused_text.set_visible(bool(s.paused))
-        self.status_text.set_text(f"{int(s.t_s) // 60}:{int(s.t_s) % 60:02d}   marks {s.marks}   {s.status}")
+        self.paused_frame.set_visible(bool(s.paused))
+        self.status_text.set_text(f"{int(s.t_s) // 60}:{int(s.t_s) % 60:02d}   marks {s.marks}   {clean(s.status)}")
         return list(self._animated)
 
     def frame(self, s: LiveSnapshot) -> list:
@@ -611,7 +789,7 @@ class LiveFigure:
             return (a.get_text(), a.get_color(), a.get_position(),
                     None if patch is None else (patch.get_facecolor(), patch.get_edgecolor()))
         if isinstance(a, Patch):
-            return (a.get_facecolor(), a.get_edgecolor(), a.get_hatch())
+            return (a.get_facecolor(), a.get_edgecolor(), a.get_hatch(), a.get_linewidth())
         return id(a)
 
     def _extent(self, a, renderer):
@@ -671,8 +849,9 @@ class MplView:
     the window quits the session; the window closes when the source stops running.
     """
 
-    def __init__(self, source, fps: float = 30):
+    def __init__(self, source, fps: float = 30, sound=None):
         self.source = source
+        self.sound = sound            # a SoundMonitor (live/sound.py), started with the window
         self.fps = float(fps)
         self.live: LiveFigure | None = None
         self.frames = 0
@@ -695,15 +874,20 @@ class MplView:
                 manager.set_window_title("massage-glove live")
             except Exception:     # some backends have no title
                 pass
+        _fit_to_screen(fig)
         self.live = LiveFigure(fig, self.source.snapshot())
         fig.canvas.mpl_connect("key_press_event", self._on_key)
         fig.canvas.mpl_connect("close_event", self._on_close)
         self._timer = fig.canvas.new_timer(interval=max(1, int(1000 / self.fps)))
         self._timer.add_callback(self._tick)
         self._timer.start()
+        if self.sound is not None:
+            self.sound.start()
         try:
             plt.show(block=True)
         finally:
+            if self.sound is not None:
+                self.sound.stop()
             self._timer.stop()
             self.live.close()
             plt.close(fig)
@@ -748,3 +932,21 @@ class MplView:
     def _on_close(self, event) -> None:
         if self.source.running:
             self.source.key("q")
+
+
+def _fit_to_screen(fig, margin: float = 0.94) -> None:
+    """Shrink the window to fit the screen (Tk reports its size; other toolkits keep theirs).
+
+    The text scales with the window (LiveFigure), so a smaller screen gets a smaller but
+    complete picture rather than a window cut off at the screen's edge.
+    """
+    try:
+        win = fig.canvas.manager.window
+        sw, sh = int(win.winfo_screenwidth()), int(win.winfo_screenheight())
+    except Exception:          # not Tk, or no screen size: leave the window as it is
+        return
+    w_in, h_in = fig.get_size_inches()
+    w_px, h_px = w_in * fig.dpi, h_in * fig.dpi
+    k = min(1.0, margin * sw / w_px, margin * sh / h_px)
+    if k < 1.0:
+        fig.set_size_inches(w_in * k, h_in * k, forward=True)

@@ -8,6 +8,15 @@ import sys
 GUI_BACKENDS = ("TkAgg", "QtAgg", "GTK4Agg", "GTK3Agg", "WXAgg", "MacOSX")
 
 
+def short_control(what: str) -> str:
+    """A control's description in a word or two for a key legend: "pause / resume" -> "pause",
+    "mark: receiver said ouch" -> "said ouch", "zero the sensors (hands off)" -> "zero"."""
+    what = what.split(" (")[0].strip()
+    if ":" in what:
+        return what.split(":", 1)[1].replace("receiver ", "").strip()
+    return what.split()[0] if what else what
+
+
 def display_available() -> tuple[bool, str]:
     """Whether windows can be shown here, and why (or why not)."""
     if sys.platform == "darwin":
@@ -48,29 +57,32 @@ def load_gui_backend() -> tuple[str | None, str]:
     return None, "no GUI toolkit loads (" + errors[0][:100] + ")"
 
 
-def choose_view(source, headless: bool, *, stream=None):
+def choose_view(source, headless: bool, *, stream=None, quiet: bool = False, speak: bool = False):
     """The window (MplView) when a display and a GUI backend are available, else TermView.
 
-    Says which view and why in one line on `stream` (stderr by default).
+    Says which view and why in one line on `stream` (stderr by default). Both views play
+    the session's sound cues (live/sound.py) unless `quiet`; `speak` adds spoken prompts.
     """
     out = stream if stream is not None else sys.stderr
+    from .sound import make_sound
+    sound = make_sound(source, quiet=quiet, speak=speak)
     if headless:
-        view, why = _term(source), "terminal view (--headless)"
+        view, why = _term(source, sound), "terminal view (--headless)"
     else:
         ok, where = display_available()
         if not ok:
-            view, why = _term(source), f"terminal view: {where}"
+            view, why = _term(source, sound), f"terminal view: {where}"
         else:
             name, problem = load_gui_backend()
             if name is None:
-                view, why = _term(source), f"terminal view: {where}, but {problem}"
+                view, why = _term(source, sound), f"terminal view: {where}, but {problem}"
             else:
                 from .view_mpl import MplView
-                view, why = MplView(source), f"live window ({name} on {where})"
-    print(why, file=out, flush=True)
+                view, why = MplView(source, sound=sound), f"live window ({name} on {where})"
+    print(why + ("" if sound is not None else ", no sound (--quiet)"), file=out, flush=True)
     return view
 
 
-def _term(source):
+def _term(source, sound=None):
     from .view_term import TermView
-    return TermView(source)
+    return TermView(source, sound=sound)

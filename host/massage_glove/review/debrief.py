@@ -79,6 +79,11 @@ class Names:
         reg = self.ps.regions.get(r)
         return reg.name if reg is not None else _plain(r)
 
+    def region_text(self, r) -> str:
+        """A region in a sentence ("the muscles along the spine")."""
+        reg = self.ps.regions.get(r) if r is not None else None
+        return reg.text if reg is not None else ("the back" if r is None else f"the {_plain(r)}")
+
     def technique(self, t) -> str:
         if t is None:
             return "-"
@@ -358,6 +363,20 @@ def _pcv(x) -> str:
     return f"{100 * x:.0f} %"
 
 
+def gate_row(review: dict) -> dict | None:
+    """The too-much episodes' gate on the score (the review's score.episode_gate), as a row
+    of the breakdown: the parts' points, the factor, the points it took and why."""
+    sc = review["score"]
+    g, before = sc.get("episode_gate"), sc.get("parts_total")
+    if g is None or before is None or g >= 1.0:
+        return None
+    te = review.get("episodes") or {}
+    n = te.get("count")
+    return {"factor": g, "parts_total": before, "lost": round(before - sc["total"], 1),
+            "reason": f"Too much pressure is never fine: {_count(n, 'too-much episode') if n is not None else 'too-much episodes'} "
+                      f"multiplied the parts' {before:.1f} points by {g:.2f}."}
+
+
 def lost_reasons(review: dict, names: Names) -> dict:
     """For every part that lost points, a sentence saying why (from the review's own
     figures). A reason the review gives itself (breakdown[part]["reason"]) is used as is."""
@@ -394,6 +413,16 @@ def _reason(p: str, r: dict, names: Names) -> str:
             f"(allowed: {names.band(d['allowed']).lower()})" for k, d in bad[:4]) + \
             ". Each sample over the limit costs by how far it was over."
     if p == "alerts":
+        te = r.get("episodes")
+        if isinstance(te, dict) and te.get("count") is not None:     # the review's too-much episodes
+            lst = te.get("list") or []
+            regs = list(dict.fromkeys(names.region(e.get("region")) for e in lst))
+            sat = sum(1 for e in lst if e.get("saturated"))
+            return (f"{_count(te['count'], 'too-much episode')}"
+                    + (f", {te['seconds']:.{0 if te['seconds'] >= 10 else 1}f} s in all"
+                       if te.get("seconds") is not None else "")
+                    + (f" ({', '.join(regs)})" if regs else "")
+                    + (f"; {sat} with a sensor pressed past its range" if sat else "") + ".")
         eps = alert_episodes(r["alerts"], names)
         by = {}
         for e in eps:
@@ -405,19 +434,72 @@ def _reason(p: str, r: dict, names: Names) -> str:
         w = r["warm_up"]
         return (f"First firm pressure at {w['first_firm_s'] or 0:.0f} s after {w['done_s']:.0f} s of "
                 f"light to medium work; the warm-up needs {w['needed_s']:.0f} s.")
-    if p in ("rhythm", "consistency"):
-        flag = {"rhythm": ("rushing", "irregular_rhythm"), "consistency": ("inconsistent_pressure",)}[p]
-        segs = [s for s in r["strokes"]["segments"] if any(s.get(f) for f in flag)]
+    if p in ("rhythm", "consistency", "pace"):
+        flag = {"rhythm": ("irregular_rhythm", "stop_start") + (() if "pace" in r["score"]["breakdown"] else ("rushing",)),
+                "consistency": ("inconsistent_pressure",), "pace": ("too_fast", "too_slow")}[p]
+        segs = [s for s in r["strokes"]["segments"] if any(s.get(f) for f in flag)
+                or (p == "rhythm" and s.get("pauses"))
+                or (p == "pace" and s.get("pace") not in (None, "ok"))]
         txt = []
         for s in segs[:4]:
             where = f"{names.stage(s.get('stage'))} ({names.hand(s['hand']).lower()})"
             if p == "consistency":
                 txt.append(f"{where}: peaks varied {_pcv(s['peak_cv'])}")
-            elif s.get("rushing"):
-                txt.append(f"{where}: {s['rate_per_min']:.0f} strokes/min, usual {s['usual_rate_per_min']:.0f}")
+            elif p == "pace" or (s.get("rushing") and "pace" not in r["score"]["breakdown"]):
+                rng = s.get("rate_range_per_min")
+                usual = (f"{rng[0]:.0f}-{rng[1]:.0f}" if isinstance(rng, (list, tuple)) and len(rng) == 2
+                         else f"{s['usual_rate_per_min']:.0f}" if s.get("usual_rate_per_min") else "?")
+                how = "too slow" if s.get("too_slow") or s.get("pace") == "too_slow" else "too fast"
+                txt.append(f"{where}: {s['rate_per_min']:.0f} strokes/min, {how} (usual {usual})")
+            elif s.get("pauses") and not s.get("irregular_rhythm"):
+                txt.append(f"{where}: {_count(int(s['pauses']), 'pause')}"
+                           + (f", {s['paused_s']:.0f} s" if s.get("paused_s") else ""))
             else:
-                txt.append(f"{where}: intervals varied {_pcv(s['rhythm_cv'])}")
-        return "; ".join(txt) + "." if txt else ""
+                txt.append(f"{where}: intervals varied {_pcv(s['rhythm_cv'])}"
+                           + (f", {_count(int(s['pauses']), 'pause')}" if s.get("pauses") else ""))
+        more = len(segs) - len(txt)
+        return "; ".join(txt) + (f"; and {more} more" if more > 0 else "") + "." if txt else ""
+    if p == "holds":
+        txt = []
+        for h in r.get("holds") or []:
+            what = ("too long" if h.get("too_long") else "too short" if h.get("too_short")
+                    else "released abruptly" if h.get("release_abrupt") else None)
+            if what:
+                lim = (f" (advised {h['min_s']:.0f}-{h['limit_s']:.0f} s)" if h.get("min_s") and h.get("limit_s")
+                       else f" (advised up to {h['limit_s']:.0f} s)" if h.get("limit_s") else "")
+                txt.append(f"{h['seconds']:.0f} s hold on {names.region_text(h.get('region'))} "
+                           f"at {h['t0_s']:.0f} s, {what}{lim}")
+        return "; ".join(txt[:4]) + "." if txt else ""
+    if p == "rules":
+        v = (r.get("rules") or {}).get("violations") or []
+        return (_count(len(v), "region rule") + " broken: "
+                + "; ".join(str(x.get("text") or names.rule(x.get("rule"))) if isinstance(x, dict) else str(x)
+                            for x in v[:4]) + ".") if v else ""
+    if p == "fatigue":
+        f = r.get("fatigue") or {}
+        return (f"Late stroke peaks were {100 * f['late_to_early_peak_ratio']:.0f} % of the early ones."
+                if f.get("late_to_early_peak_ratio") else "")
+    if p == "contact":
+        c = r.get("contact") or {}
+        return ("Contact too light: " if c.get("too_light") else "Contact on the light side: ") + \
+            (f"the firmer moments reached {c['p90_light_edge_share']:.1f} x the light edge."
+             if c.get("p90_light_edge_share") is not None else "not confident, broad contact.")
+    if p == "receiver":
+        fb = (r.get("receiver") or {}).get("feedback") or []
+        ign = [x for x in fb if isinstance(x, dict) and not x.get("eased")]
+        return (f"{len(ign)} of {_count(len(fb), 'request')} to go softer not followed by easing off"
+                + (" (at " + ", ".join(f"{x['t_s']:.0f} s" for x in ign[:4] if x.get("t_s") is not None) + ")"
+                   if ign and ign[0].get("t_s") is not None else "") + ".") if fb else ""
+    if p == "session_length":
+        sl = r.get("session_length") or {}
+        return (f"{sl['minutes']:.0f} min of work" + (f", {_plain(sl['verdict'])}" if sl.get("verdict") else "")
+                + (f" for a {_plain(sl['kind'])} session" if sl.get("kind") else "") + ".") if sl.get("minutes") else ""
+    if p == "technique_time":
+        tt = r.get("technique_time") or {}
+        bad = [(t, v) for t, v in (tt.get("verdicts") or {}).items() if v != "ok"]
+        secs = tt.get("seconds") or {}
+        return "; ".join(f"{names.technique(t)} {secs.get(t, 0) / 60:.1f} min, {_plain(v)}"
+                         for t, v in bad[:4]) + "." if bad else ""
     if p == "hands_on":
         h = r["hands_on"]
         return f"A hand was on the person {100 * h['fraction']:.0f} % of the {h['working_s']:.0f} s of work."
@@ -426,6 +508,8 @@ def _reason(p: str, r: dict, names: Names) -> str:
         return ("Too little time on: " + ", ".join(names.region(m) for m in miss) + ".") if miss else ""
     if p == "cool_down":
         c = r["cool_down"]
+        if c.get("light_fraction") is None:
+            return "No cool-down: the last part of the work was not lighter and slower."
         return (f"The last part was light {100 * (c['light_fraction'] or 0):.0f} % of the time; "
                 f"{'lighter' if c['lighter'] else 'not lighter'} than the session, "
                 f"{'slower' if c['slower'] else 'not slower'}.")

@@ -43,6 +43,16 @@ def labels_at(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> np.nd
     return lab[np.searchsorted(ct, t_s, side="right")]
 
 
+def label_mask(labels: np.ndarray, pred) -> np.ndarray:
+    """Samples whose label satisfies pred(label): pred is asked once per distinct label."""
+    a = np.asarray(labels, dtype=object)
+    out = np.zeros(a.shape, bool)
+    for v in dict.fromkeys(a.tolist()):
+        if pred(v):
+            out |= a == v if v is not None else np.equal(a, None)
+    return out
+
+
 def change_bounds(*labels: np.ndarray) -> list[tuple[int, int]]:
     """Runs (start, end) over which every label array stays the same."""
     n = len(labels[0]) if labels else 0
@@ -138,6 +148,21 @@ def detect_strokes(t_s: np.ndarray, hand_force_n: np.ndarray, rate_hz: float,
         off = np.where(den < 0, 0.5 * (y0 - y2) / np.where(den < 0, den, -1.0), 0.0)
         tp[inner] = t[i] + np.clip(off, -0.5, 0.5) * (t[i + 1] - t[i - 1]) / 2.0
     return Strokes(idx, tp, x[idx])
+
+
+def trim_edges(st: Strokes, fraction: float = 0.5) -> Strokes:
+    """A run's strokes without a first (or last) peak closer than `fraction` x the median
+    interval to its neighbour: the tail of the stage before, fading out as this one starts
+    (a stroke of the stage cannot come that early), or the next one fading in."""
+    n = st.t_s.size
+    if n < 4:
+        return st
+    iv = np.diff(st.t_s)
+    med = float(np.median(iv))
+    keep = np.ones(n, bool)
+    keep[0] = iv[0] >= fraction * med
+    keep[-1] = iv[-1] >= fraction * med
+    return Strokes(st.peak_i[keep], st.t_s[keep], st.peak_n[keep])
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,10 @@ def render_text(review: dict, names: D.Names | None = None) -> str:
         if b.get("lost"):
             line += f"  -{b['lost']:.1f}: {c(reasons.get(p, ''))}"
         L.append(line)
+    gate = D.gate_row(r)
+    if gate:
+        L.append(f"  {'Too-much episodes':30s} x {gate['factor']:.2f} of {gate['parts_total']:.1f}  "
+                 f"-{gate['lost']:.1f}: {c(gate['reason'])}")
     if r["score"].get("not_scored"):
         L.append("  not scored: " + ", ".join(N.part(p) for p in r["score"]["not_scored"]))
     L.append("Next time:")
@@ -76,7 +80,7 @@ def render_text(review: dict, names: D.Names | None = None) -> str:
         L.append(f"Fatigue: late stroke peaks {100 * r['fatigue']['late_to_early_peak_ratio']:.0f} % of early ones")
     for h in r.get("holds") or []:
         if h.get("too_long"):
-            L.append(f"Hold too long: {h['seconds']:.0f} s on the {c(N.region(h.get('region'))).lower()} "
+            L.append(f"Hold too long: {h['seconds']:.0f} s on {c(N.region_text(h.get('region')))} "
                      f"(longest advised {_n(h.get('limit_s'))} s) at {h['t0_s']:.0f} s")
     eps = D.alert_episodes(r["alerts"], N)
     L.append(f"Alerts: {len(r['alerts'])} in {len(eps)} episode{'s' if len(eps) != 1 else ''}")
