@@ -98,21 +98,22 @@ app = App(Board())
 s = app.sampler
 app.streaming = True
 s.start(200, app.b.timer_init)
-def run(ms):
-    end = time.ticks_add(time.ticks_ms(), ms)
+def run_until(end):
     if hasattr(app, 'loop'):
         app.loop(end)
         return
     while time.ticks_diff(time.ticks_ms(), end) < 0:
         if not app.service():
             app.b.idle()
-run(1000)
-gc.collect()
-run(200)          # (the collection makes a late tick: its FAULT event goes out first)
+run_until(time.ticks_add(time.ticks_ms(), 2500))
+s.period_us = 0   # (the collection and mem_free's heap scan make late ticks, whose FAULT
+gc.collect()      #  events would allocate: the measurement would measure itself)
+run_until(time.ticks_add(time.ticks_ms(), 200))
 gc.disable()
-f0 = gc.mem_free()
 t0 = time.ticks_ms()
-run(%(ms)d)
+end = time.ticks_add(t0, %(ms)d)
+f0 = gc.mem_free()
+run_until(end)
 f1 = gc.mem_free()
 dt = time.ticks_diff(time.ticks_ms(), t0)
 s.stop()

@@ -42,9 +42,9 @@ SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0)
 SEEK_STEP_S = 10.0
 CHUNK_S = 0.02                  # device seconds handed to the chain per step while playing
 FAST_CHUNK_S = 0.5              # the same without pacing (realtime=False)
-REPLAY_CONTROLS = ((" ", "pause / play"), (",", "back 10 s"), (".", "forward 10 s"),
-                   ("-", "slower"), ("+", "faster"), ("[", "previous moment"),
-                   ("]", "next moment"), ("0-9", "jump to a tenth"), ("q", "quit"))
+REPLAY_CONTROLS = ((" ", "pause"), (",", "-10s"), (".", "+10s"), ("-", "slower"),
+                   ("+", "faster"), ("[", "previous"), ("]", "next"), ("0-9", "jump"),
+                   ("q", "quit"))
 
 
 class LogLink:
@@ -353,8 +353,10 @@ class ReplaySession(LiveSession):
         status = (f"REPLAY {Path(self.slog.path).name}  {_clock(self.position_s())} / "
                   f"{_clock(self.duration_s)}  {state}  trainee {self.opt.trainee}")
         extra = dict(s.extra, controls=REPLAY_CONTROLS, replay=True)
+        # the playback's state where a view always shows it: beside the region's rule
+        note = status.split("  trainee")[0] + (f" - {s.region_note}" if s.region_note else "")
         return dataclasses.replace(s, region_keys=(), status=status, paused=self.play_paused,
-                                   extra=extra)
+                                   region_note=note, extra=extra)
 
 
 def _clock(s: float) -> str:

@@ -547,7 +547,7 @@ class TermView:
             t0 = time.monotonic()
             snap = self.source.snapshot()
             for a in reversed(snap.alerts):
-                key = (a.t_s, a.rule, a.sensor, a.text)
+                key = (a.t_s, a.rule, a.sensor, a.message or a.text)
                 if key not in self._seen_alerts:
                     self._seen_alerts.add(key)
                     self._write(f"ALERT {_clock(a.t_s)} {a.severity}: {clean(a.text)}\n")
