@@ -189,6 +189,7 @@ def cmd_learn(args) -> int:
     from .log import load
     from .review.report import Session
     from .signal import default_profile_set, learn_profile, save_profile
+    from .signal.profiles import check_demonstration
     slog = load(args.log)
     S = Session(slog)
     regions = [r if r is not None else "" for r in S.region.tolist()]
@@ -201,15 +202,22 @@ def cmd_learn(args) -> int:
     if not prof.regions:
         raise GloveError(f"{args.log}: no region was worked long enough to learn from "
                          f"(the demonstration needs region changes and contact in each region)")
+    problems = check_demonstration(S.force, regions, S.device.channels, prof, S.ps, rate_hz=S.rate)
+    if problems:
+        raise GloveError(f"{args.log} is not a demonstration to learn from: " + "; ".join(problems)
+                         + ". Record an instructor working each region as taught (learn wrote nothing)")
     out = Path(args.out or f"profiles/{args.name or Path(args.log).stem}.json")
     save_profile(prof, out)
     ps = default_profile_set()
-    print(f"{'region':18s} {'class':7s} {'learned edges (N)':>24s}   {'default edges (N)':>22s}")
+    print(f"{'region':18s} {'class':7s} {'learned edges (N)':>24s}   {'default edges (N)':>22s}"
+          f"   {'limit learned / default':>24s}")
     for region, classes in prof.regions.items():
+        top = ps.regions[region].max_band
         for cls, e in classes.items():
             d = ps.classes[cls].edges_n
             print(f"{region:18s} {cls:7s} {' '.join(f'{x:7.2f}' for x in e.edges_n):>24s}   "
-                  f"{' '.join(f'{x:6.1f}' for x in d):>22s}")
+                  f"{' '.join(f'{x:6.1f}' for x in d):>22s}   "
+                  f"{e.edges_n[top]:9.2f} N / {d[top]:5.1f} N")
     print(f"wrote {out}; use it with `massage-glove live --profile {out}`", file=sys.stderr)
     return 0
 

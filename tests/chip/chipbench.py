@@ -392,3 +392,14 @@ def exec_raw_marked(ser: "Serial", code: str, marker: bytes, wall_timeout: float
 def mpremote() -> Path:
     mp = Path(sys.executable).with_name("mpremote")
     return mp if mp.exists() else Path(shutil.which("mpremote") or "mpremote")
+
+
+def boot(chip: Chip, wall_timeout: float = 120) -> Serial:
+    """Open the chip's serial port and wait for the firmware's BOOT event."""
+    ser = Serial(chip.port)
+    try:
+        ser.wait_for(lambda f: isinstance(f, ser.P.Event) and f.kind == ser.P.EV_BOOT, wall_timeout)
+    except Exception:
+        ser.close()
+        raise BenchError("no BOOT event from the firmware: " + chip.log_text()[-1500:])
+    return ser

@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import chipbench as cb  # noqa: E402
+from chipbench import boot  # noqa: E402,F401  (tests import it from here)
 
 ROOT = HERE.parent.parent
 FIRMWARE = ROOT / "firmware"
@@ -34,14 +35,3 @@ def mpy_firmware(tmp_path_factory):
     out = tmp_path_factory.mktemp("fw-mpy")
     compile_mpy(FIRMWARE, out)
     return out
-
-
-def boot(chip, wall_timeout=120):
-    """Open the chip's serial port and wait for the firmware's BOOT event."""
-    ser = cb.Serial(chip.port)
-    try:
-        ser.wait_for(lambda f: isinstance(f, ser.P.Event) and f.kind == ser.P.EV_BOOT, wall_timeout)
-    except Exception:
-        ser.close()
-        raise cb.BenchError("no BOOT event from the firmware: " + chip.log_text()[-1500:])
-    return ser

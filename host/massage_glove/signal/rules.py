@@ -490,6 +490,12 @@ class RuleEngine:
                     ep = press_episode(hand, i)
                 if not ks:
                     continue
+            if rep and rule in _PRESSURE and rule != "over_limit_hand":
+                # a reminder says the force of its own sample: none while the band is only
+                # held (hysteresis, dwell) and the force itself is back under the limit
+                ks = [k for k in ks if value[i, k] >= limit[k]]
+                if not ks:
+                    continue
             if len(ks) > 1:
                 v = np.array([value[i, k] for k in ks])
                 lim = np.array([limit[k] for k in ks])
