@@ -109,7 +109,7 @@ def make_device(hands=("right", "left"), glove_id="corpus-glove") -> DeviceInfo:
                                  cls, rd, rb))
     return DeviceInfo(glove_id=glove_id, firmware="1.0.0", board="corpus", protocol=1,
                       hands=tuple(hands), channels=tuple(chans), adc_bits=12, vref_v=3.3,
-                      rate_hz=RATE_HZ, min_rate_hz=1, max_rate_hz=1000, ts_bits=30,
+                      rate_hz=int(RATE_HZ), min_rate_hz=1, max_rate_hz=1000, ts_bits=30,
                       seq_bits=16, ring_slots=512)
 
 
