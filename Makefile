@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: practice test bench venv clean review-pngs mutation
 
-$(STAMP): pyproject.toml
+# pip shows what it fetches and builds (a first install takes a while): no --quiet
+$(STAMP): pyproject.toml setup.py
+	@echo "making $(VENV) with the package and its test tools (first time: about a minute)"
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	$(BIN)/python -m pip install --progress-bar on -e '.[test]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -24,18 +24,20 @@ from . import common
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-NAMES = ("alert", "host", "cpu", "firmware", "fps", "memory", "offline")
-# on request (--only chip, or --chip): the firmware on the chip bench, several minutes
+NAMES = ("alert", "host", "cpu", "firmware", "fps", "memory", "offline", "class")
+# on request only (--only chip): the firmware on the chip bench, several minutes
 EXTRA = ("chip",)
 
 FULL = {"alert": {"seconds_200": 45.0, "seconds_1k": 25.0}, "host": {"max_blocks": 1500},
         "cpu": {"seconds": 20.0}, "firmware": {"n_frames": 20000, "seconds": 4.0},
         "fps": {"seconds": 3.0}, "memory": {"minutes": 60.0},
-        "offline": {"hours": 1.0, "unique_minutes": 5.0, "naive_s": 20.0}}
+        "offline": {"hours": 1.0, "unique_minutes": 5.0, "naive_s": 20.0},
+        "class": {"trainees": "12,30", "seconds": 20.0}}
 QUICK = {"alert": {"seconds_200": 12.0, "seconds_1k": 8.0}, "host": {"max_blocks": 100},
          "cpu": {"seconds": 3.0}, "firmware": {"n_frames": 2000, "seconds": 1.0},
          "fps": {"seconds": 0.5}, "memory": {"minutes": 3.0},
-         "offline": {"hours": 0.05, "unique_minutes": 0.5, "naive_s": 2.0}}
+         "offline": {"hours": 0.05, "unique_minutes": 0.5, "naive_s": 2.0},
+         "class": {"trainees": "4", "seconds": 4.0}}
 
 
 # --- running ------------------------------------------------------------------------------
@@ -107,9 +109,15 @@ def run_all(cfg: dict, only=NAMES, log=print) -> dict:
         log_path = out.get("memory", {}).get("log_path")
         return off.run(c["hours"], c["unique_minutes"], c["naive_s"], review_log=log_path or "")
 
+    def class_view():
+        c = cfg.get("class", QUICK["class"])
+        return _subprocess_json("class_view", ["--trainees", c["trainees"], "--seconds", str(c["seconds"]),
+                                               "--own-seconds", str(c["seconds"])], timeout=1500)
+
     try:
         for name, fn in (("alert", alert), ("host", host), ("cpu", cpu), ("firmware", firmware),
-                         ("chip", chip), ("fps", fps), ("memory", memory), ("offline", offline)):
+                         ("chip", chip), ("fps", fps), ("memory", memory), ("offline", offline),
+                         ("class", class_view)):
             step(name, fn)
     finally:
         keep.cleanup()
@@ -136,6 +144,28 @@ def _missing(measure, why) -> dict:
             "baseline": str(why).splitlines()[0][:160], "target": "", "verdict": "not measured"}
 
 
+def class_rows(cv) -> list[dict]:
+    """The class view's rows (benchmarks/class_view.py)."""
+    if cv is None:
+        return []
+    if "error" in cv:
+        return [_missing("Class view", cv["error"])]
+    own = cv["own_alert_delay"]["host_ms"]
+    out = []
+    for r in cv["rows"]:
+        n = r["trainees"]
+        d = r["alert_to_tile_ms"]
+        out.append(_row(f"Class view, {n} simulated trainees on loopback LSL: CPU share of one core "
+                        f"(discovery, inlets, tiles, terminal drawn at {r['fps']:.0f} fps)",
+                        f"{_f(r['class_cpu_pct'])} %", r["class_cpu_pct"],
+                        f"the {n} trainees' apps together {_f(r['publisher_cpu_pct'])} %", "none stated", None))
+        out.append(_row(f"Class view, {n} trainees: alert to its tile drawn, p50 / p99 (n={d['n']})",
+                        f"{_f(d['p50'])} / {_f(d['p99'])} ms", d["p99"],
+                        f"the trainee's own alert delay, host clock, p50 / p99 {_f(own['p50'])} / "
+                        f"{_f(own['p99'])} ms (n={own['n']})", "none stated", None))
+    return out
+
+
 def build_rows(res: dict) -> list[dict]:
     rows: list[dict] = []
     a = res.get("alert")
@@ -153,6 +183,8 @@ def build_rows(res: dict) -> list[dict]:
                                  f"p99 <= {tgt:.0f} ms" if key == "r200" else "none stated", ok))
     elif a is not None:
         rows.append(_missing("Alert delay", a["error"]))
+
+    rows += class_rows(res.get("class"))
 
     h = res.get("host")
     off = res.get("offline", {})

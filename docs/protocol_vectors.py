@@ -77,6 +77,14 @@ def valid_frames():
     add("data at the wrap edges: seq 65535, t_us 2^30-1, all flags", "data",
         data(65535, (1 << 30) - 1, 7, [4095, 4095]),
         {"seq": 65535, "t_us": (1 << 30) - 1, "flags": 7, "counts": [4095, 4095]})
+    add("data with reserved flag bits 3-7 set (delivered: receivers ignore them)", "data",
+        data(3, 15, 0xFD, [100, 200]), {"seq": 3, "t_us": 15, "flags": 0xFD, "counts": [100, 200]})
+    add("data with counts above 12-bit full scale (delivered: a host reads them as full "
+        "scale, saturated, section 2.4)", "data", data(4, 20, 0, [4096, 65535]),
+        {"seq": 4, "t_us": 20, "flags": 0, "counts": [4096, 65535]})
+    add("event RATE: the new rate, seq of the first sample taken at it", "event",
+        event(6, 0xFF, 700, 3500000, 500), {"kind": 6, "channel": 255, "seq": 700,
+                                            "t_us": 3500000, "value": 500, "text": ""})
     add("data, 1 channel", "data", data(1, 5, 2, [1234]), {"seq": 1, "t_us": 5, "flags": 2, "counts": [1234]})
     c32 = list(range(100, 132))
     add("data, 32 channels (the most allowed)", "data", data(7, 99, 0, c32),
@@ -88,8 +96,12 @@ def valid_frames():
     add("meta of the longest payload, %d bytes" % MAX_PAYLOAD, "meta", body, {"cmd_seq": 9, "json": big})
     add("reply OK with text", "reply", reply(7, 0, "500"), {"cmd_seq": 7, "status": 0, "text": "500"})
     add("reply OK, empty text", "reply", reply(0, 0), {"cmd_seq": 0, "status": 0, "text": ""})
-    add("reply BAD_CRC for an unreadable seq", "reply", reply(0xFFFF, 1, "bad crc"),
-        {"cmd_seq": 65535, "status": 1, "text": "bad crc"})
+    # BAD_CRC always echoes a seq (section 3: the seq is read before the CRC is checked);
+    # an unreadable seq is BAD_FORMAT with 0xFFFF
+    add("reply BAD_CRC echoes the command's seq", "reply", reply(9, 1, "bad crc"),
+        {"cmd_seq": 9, "status": 1, "text": "bad crc"})
+    add("reply BAD_FORMAT for an unreadable seq", "reply", reply(0xFFFF, 2, "bad format"),
+        {"cmd_seq": 65535, "status": 2, "text": "bad format"})
     add("reply with 300 non-zero bytes (a 255 code block)", "reply", reply(0x0202, 4, "x" * 300),
         {"cmd_seq": 514, "status": 4, "text": "x" * 300})
     add("reply with text that makes a run of exactly 254 non-zero bytes at the end", "reply",
@@ -164,7 +176,8 @@ def stream():
     return {"wire_hex": b"".join(parts).hex(), "frames": expect, "rejected_at_least": 3}
 
 
-COMMAND_DEVICE = {"channels": 16, "min_rate_hz": 1, "max_rate_hz": 1000}
+COMMAND_DEVICE = {"channels": 16, "adc_bits": 12, "min_rate_hz": 1, "max_rate_hz": 1000,
+                  "hands": ["right", "left"], "buzzers": ["right", "left"]}
 
 
 def line(text, crc=None):
@@ -177,8 +190,15 @@ def commands():
           ("12 limit all 3000", 12, "limit", ["all", "3000"]), ("3 buzz 200 left", 3, "buzz", ["200", "left"]),
           ("4 id", 4, "id", []), ("5 start", 5, "start", []), ("6 limit 15 0", 6, "limit", ["15", "0"])]
     out = []
+    ok += [("00035 ping", 35, "ping", []), ("36 rate 0200", 36, "rate", ["0200"])]
     for text, seq, verb, args in ok:
         out.append({"line": line(text) + "\n", "seq": seq, "verb": verb, "args": args, "status": 0})
+    out[-2]["note"] = "leading zeros are allowed in a seq"
+    out[-1]["note"] = "leading zeros are allowed in a number: 0200 is 200"
+    cr = line("37 ping " + "q" * 79)
+    out.append({"line": cr[:10] + "\r\r" + cr[10:] + "\r\n", "seq": 37, "status": 4,
+                "note": "96 bytes and three carriage returns: \\r is removed first and does not "
+                        "count toward the 96 bytes (then ping's argument is refused)"})
     out.append({"line": "\r" + line("8 ping") + "\r\n", "seq": 8, "verb": "ping", "args": [], "status": 0,
                 "note": "carriage returns are ignored"})
     bad = [
@@ -201,10 +221,61 @@ def commands():
         (line("24 buzz 100 nose"), 24, 4, "buzz on an unknown hand"),
         (line("25 ping 1"), 25, 4, "ping takes no argument"),
         (line("26 ping " + "a" * 90), 0xFFFF, 2, "line longer than 96 bytes"),
+        (line("27 pi*ng"), 27, 2, "a '*' inside a token (only the last '*' starts the crc)"),
+        (line("28 rate +200"), 28, 4, "a number with a sign"),
+        (line("29 rate 2e2"), 29, 4, "a number in exponent form"),
+        (line("30 rate 200.0"), 30, 4, "a number with a decimal point"),
+        (line("31 rate 0000200"), 31, 4, "a number of more than 6 digits"),
+        (line("32 ping " + "p" * 79), 32, 4, "a line of exactly 96 bytes is read (then "
+         "ping's argument is refused)"),
+        (line("33 ping " + "p" * 80), 0xFFFF, 2, "a line of 97 bytes"),
+        (line("000034 ping"), 0xFFFF, 2, "a seq of 6 digits"),
     ]
     for text, seq, status, note in bad:
         out.append({"line": text + "\n", "seq": seq, "status": status, "note": note})
     return out
+
+
+# Host-side checks of META (section 2.4): each change to a valid META must be refused
+# naming `field`; glove ids that may and may not name a file.
+META_VALID = {"protocol": 1, "firmware": "1.0.0", "board": "rp2-pico", "platform": "rp2",
+              "glove_id": "MG-0001", "hands": ["right"],
+              "channels": [{"index": 0, "name": "R_thumb", "hand": "right", "site": "thumb",
+                            "class": "fsr402", "r_divider_ohm": 1500, "r_bleed_ohm": 100000},
+                           {"index": 1, "name": "R_palm_heel", "hand": "right", "site": "palm_heel",
+                            "class": "fsr406", "r_divider_ohm": 680, "r_bleed_ohm": 100000}],
+              "adc_bits": 12, "vref_v": 3.3, "rate_hz": 200, "min_rate_hz": 1, "max_rate_hz": 2000,
+              "ts_bits": 30, "seq_bits": 16, "ring_slots": 512, "streaming": False,
+              "limits": [0, 0], "buzzers": ["right"], "button": True}
+
+
+def meta_checks():
+    bad = [
+        ({"rate_hz": 0}, "rate_hz"), ({"rate_hz": 2001}, "rate_hz"), ({"rate_hz": 200.5}, "rate_hz"),
+        ({"rate_hz": "200"}, "rate_hz"), ({"rate_hz": True}, "rate_hz"),
+        ({"max_rate_hz": 16001}, "max_rate_hz"), ({"min_rate_hz": 0}, "min_rate_hz"),
+        ({"adc_bits": 0}, "adc_bits"), ({"adc_bits": 17}, "adc_bits"),
+        ({"vref_v": 0}, "vref_v"), ({"vref_v": -1}, "vref_v"),
+        ({"ts_bits": 32}, "ts_bits"), ({"seq_bits": 8}, "seq_bits"), ({"protocol": 2}, "protocol"),
+        ({"ring_slots": 0}, "ring_slots"), ({"hands": ["right", "right"]}, "hands"),
+        ({"hands": ["tentacle"]}, "hands"), ({"channels": []}, "channels"),
+        ({"glove_id": "../x"}, "glove_id"), ({"glove_id": "x" * 65}, "glove_id"),
+        ({"firmware": "1.0\u001b[31m"}, "firmware"), ({"buzzers": ["left"]}, "buzzers"),
+        ({"limits": [0]}, "limits"), ({"limits": [0, 4096]}, "limits"),
+        ({"streaming": 1}, "streaming"),
+    ]
+    out = [{"change": c, "field": f} for c, f in bad]
+    for k, f in (("r_divider_ohm", 0), ("r_bleed_ohm", -5), ("index", 5), ("hand", "left"),
+                 ("class", "<b>"), ("site", "")):
+        out.append({"channel_change": {"channel": 0, k: f}, "field": "channels[0].%s" % k})
+    out.append({"channel_change": {"channel": 1, "name": "R_thumb"}, "field": "channels[1].name",
+                "note": "two channels of one name"})
+    return out
+
+
+GLOVE_IDS = {"valid": ["MG-0001", "glove-e6605838833b2a2f", "sim-glove", "a", "A.b_c-9", "x" * 64],
+             "invalid": ["", ".", "..", "../x", "/abs", "a/b", "a\\b", "-rf", ".hidden", "x" * 65,
+                         "with space", "\u00f6k", "a\u001b[2J"]}
 
 
 def build():
@@ -221,6 +292,9 @@ def build():
         "stream": stream(),
         "command_device": COMMAND_DEVICE,
         "commands": commands(),
+        "meta_valid": META_VALID,
+        "meta_checks": meta_checks(),
+        "glove_ids": GLOVE_IDS,
     }
 
 

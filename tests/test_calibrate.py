@@ -79,27 +79,21 @@ def test_a_malformed_calibration_file_names_file_and_field(tmp_path, capsys):
     assert "sim-glove.json" in err and "date" in err and "Traceback" not in err
 
 
-def test_learn_band_edges_from_a_demonstration(tmp_path, capsys):
-    # an instructor's demonstration of the demo routine, recorded from the simulated glove
+def test_learn_refuses_an_ordinary_practice_log(tmp_path, capsys):
+    """A trainee's practice of the demo routine is not a demonstration: the shoulder blades
+    allow firm but were worked at medium, so their learned limit would be ordinary medium
+    work (and the heel of the hand, barely on them, would get a too-much edge of a few N)."""
     d = tmp_path / "logs"
     d.mkdir()
     assert cli.main(["live", "--simulate", "--headless", "--json", "--sim-mode", "free",
                      "--routine", "demo", "--log-dir", str(d), "--no-bell"]) == 0
     log = json.loads(capsys.readouterr().out)["gloves"][0]["log"]
     out = tmp_path / "instructor.json"
-    assert cli.main(["learn", log, "--out", str(out), "--name", "instructor"]) == 0
-    printed = capsys.readouterr().out
-    prof = json.loads(out.read_text())
-    assert prof["format"] == "massage-glove/profile"
-    traps = prof["regions"]["upper_trapezius"]["classes"]["fsr402"]
-    # the edges bracket what was demonstrated: the 95th percentile of contact force is the
-    # top edge of the region's allowed band (firm), the median sits below it
-    assert traps["edges_n"][2] == pytest.approx(traps["percentiles_n"]["95"], rel=1e-6)
-    assert traps["percentiles_n"]["50"] < traps["edges_n"][2]
-    assert "upper_trapezius" in printed
-    # and live uses it
-    assert cli.main(["live", "--simulate", "--headless", "--json", "--duration", "2",
-                     "--profile", str(out), "--no-log"]) == 0
+    assert cli.main(["learn", log, "--out", str(out), "--name", "instructor"]) == 1
+    err = capsys.readouterr().err
+    assert "is not a demonstration to learn from" in err
+    assert "shoulder_blades allows firm pressure" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 # --- the procedure on a recorded stream (no glove): loading time, prompts, Enter ---------
@@ -218,3 +212,30 @@ def test_learn_gives_edges_that_bracket_the_demonstrated_forces(tmp_path, capsys
     assert "neck" in printed and "lower_back" in printed and "4.0" in printed  # defaults shown
     from massage_glove.signal import load_profile
     load_profile(out)
+    # printed beside the defaults: the region's limit learned and by default
+    line = next(x for x in printed.splitlines() if x.startswith("neck") and "fsr402" in x)
+    assert line.rstrip().endswith("/   4.0 N")
+    # and live uses it
+    assert cli.main(["live", "--simulate", "--headless", "--json", "--duration", "2",
+                     "--profile", str(out), "--no-log"]) == 0
+
+
+def test_learn_refuses_a_region_worked_too_briefly_and_edges_under_a_touch(tmp_path, capsys):
+    from massage_glove.signal import default_profile_set
+    from massage_glove.signal.profiles import LearnedEdges, LearnedProfile, check_demonstration
+    ps = default_profile_set()
+    dev = make_device()
+    rate = dev.rate_hz
+    f = np.zeros((int(20 * rate), len(dev.channels)))
+    labels = ["lower_back"] * int(3 * rate) + ["neck"] * (len(f) - int(3 * rate))
+    f[:, 0] = 2.0                                     # the thumb touching, light
+    edges = LearnedEdges((1.0, 2.5, 3.9), (1.0, 2.0), 100, {"95": 3.9})
+    prof = LearnedProfile("x", "", "", 95.0, (25.0, 75.0), {"neck": {"fsr406": edges}})
+    problems = check_demonstration(f, labels, dev.channels, prof, ps, rate_hz=rate)
+    assert any(p.startswith("lower_back: only 3.0 s of contact") for p in problems), problems
+    assert any("neck/fsr406: the learned too-much edge 3.9 N is under a light fingertip touch (4 N)"
+               in p for p in problems), problems
+    good = LearnedProfile("x", "", "", 95.0, (25.0, 75.0), {"neck": {"fsr402": LearnedEdges((2.0, 4.5, 7.5), (1.0, 2.0), 100,
+                                                                  {"95": 2.0})}})
+    assert check_demonstration(f[int(3 * rate):], labels[int(3 * rate):], dev.channels, good, ps,
+                               rate_hz=rate) == []

@@ -25,7 +25,16 @@ from massage_glove.review.text import render_text
 from massage_glove.signal.calibration import ForceConverter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "signal"))
-from chain_helpers import make_block, make_device, nominal_counts  # noqa: E402
+from chain_helpers import make_block, nominal_counts  # noqa: E402
+from chain_helpers import make_device as _chain_device  # noqa: E402
+
+
+def make_device(**kw):
+    """The signal tests' glove, its META rate bounds whole numbers as a glove sends them
+    (the log reader checks the header's META as it checks a glove's)."""
+    import dataclasses
+    d = _chain_device(**kw)
+    return dataclasses.replace(d, min_rate_hz=1, max_rate_hz=1000, rate_hz=int(d.rate_hz))
 
 RATE = 200.0
 
@@ -195,30 +204,75 @@ EVIL = {
     "trainee": "=cmd|' /C calc'!A0 <script>alert('t')</script> \x1b[2J\x1b]0;pwned\x07",
     "text": "+HYPERLINK(\"http://x\") <iframe src=x></iframe> \x1b[31mred",
     "mark": "@SUM(1) <svg onload=alert(3)>",
+    "formula": "=cmd|' /C calc'!A0",
 }
 
 
 def _evil_device():
+    """A device description with markup in its glove id, a hand and a sensor name: the log
+    reader refuses it (META is checked at the boundary), so it reaches the debrief only by
+    being swapped into a loaded log, to test the sinks' own escaping."""
     import dataclasses
-    base = make_device(glove_id=EVIL["glove"], hands=("right", EVIL["hand"]))
-    chans = tuple(dataclasses.replace(c, name=EVIL["sensor"]) if c.name == "R_thumb" else c
-                  for c in base.channels)
-    return dataclasses.replace(base, channels=chans)
+    base = make_device(glove_id="debrief-glove")
+    chans = tuple(dataclasses.replace(c, name=EVIL["sensor"]) if c.name == "R_thumb" else
+                  dataclasses.replace(c, hand=EVIL["hand"]) if c.hand == "left" else c for c in base.channels)
+    return dataclasses.replace(base, glove_id=EVIL["glove"], hands=("right", EVIL["hand"]), channels=chans)
 
 
 @pytest.fixture(scope="module")
 def evil_log(tmp_path_factory):
-    dev = _evil_device()
+    """A crafted log: markup, quotes, formulas and escape sequences in the trainee, a region,
+    alert severities, rules, sensors and texts, and a mark (event fields, not META)."""
     d = tmp_path_factory.mktemp("evil")
     f = plateau(12, [(0, 1, 10, 17.0), (8, 1, 10, 6.0), (7, 1, 10, 30.0)])
-    return write_log(d / "evil.mglog", dev, forces=f, trainee=EVIL["trainee"], routine=None,
-                     regions=[(0.5, "upper_trapezius"), (6.0, EVIL["region"])],
+    return write_log(d / "evil.mglog", DEV, forces=f, trainee=EVIL["trainee"], routine=None,
+                     regions=[(0.5, "upper_trapezius"), (6.0, EVIL["region"]), (9.0, EVIL["formula"])],
                      alerts=[{"t": 1.2 + k, "rule": "too_much", "channel": EVIL["sensor"], "severity": EVIL["severity"],
                               "region": EVIL["region"], "value": 20.0, "limit": 15.0, "units": "N",
                               "text": EVIL["text"]} for k in range(3)]
                      + [{"t": 2.0, "rule": "<i>rule</i>", "channel": EVIL["hand"] + " hand", "severity": "danger",
                          "region": "upper_trapezius", "value": 2, "limit": 2, "units": "sensors", "text": EVIL["text"]}],
                      marks=[(3.0, {"text": EVIL["mark"], "tag": EVIL["mark"]})])
+
+
+@pytest.fixture(scope="module")
+def evil_outputs(evil_log, tmp_path_factory):
+    """The debrief of the crafted log with the hostile device swapped in: HTML, text and
+    both CSVs, written by the same functions the command uses."""
+    import dataclasses
+    from massage_glove.log.export import write_csv
+    d = tmp_path_factory.mktemp("evil_out")
+    dev = _evil_device()
+    slog = dataclasses.replace(load(evil_log), device=dev, channel_names=[c.name for c in dev.channels])
+    S = Session(slog)
+    rev = review_session(S)
+    names = D.Names.for_session(S)
+    html_out = d / "r.html"
+    html_out.write_text(render_html(S, rev), encoding="utf-8")
+    cols, rows = D.stage_table(S, rev, names)
+    return {"html": html_out, "text": render_text(rev),
+            "csv": write_csv(d / "s.csv", D.sample_columns(S, names), D.sample_rows(S, names)),
+            "stages": write_csv(d / "st.csv", cols, rows),
+            "raw": export_csv(slog, d / "raw.csv")}
+
+
+@pytest.mark.parametrize("field", ["glove_id", "hand", "sensor"])
+def test_a_log_whose_device_has_markup_in_its_names_is_refused_naming_the_field(field, tmp_path, capsys):
+    import dataclasses
+    dev = make_device(glove_id="debrief-glove")
+    if field == "glove_id":
+        dev = dataclasses.replace(dev, glove_id=EVIL["glove"])
+    elif field == "hand":
+        dev = dataclasses.replace(dev, hands=("right", EVIL["hand"]), channels=tuple(
+            dataclasses.replace(c, hand=EVIL["hand"]) if c.hand == "left" else c for c in dev.channels))
+    else:
+        dev = dataclasses.replace(dev, channels=tuple(
+            dataclasses.replace(c, name=EVIL["sensor"]) if c.name == "R_thumb" else c for c in dev.channels))
+    log = write_log(tmp_path / "x.mglog", dev, forces=plateau(2, []), routine=None)
+    assert cli.main(["review", str(log), "--html", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert {"glove_id": "glove_id", "hand": "hands", "sensor": "name"}[field] in err and "Traceback" not in err
+    assert not (tmp_path / "r.html").exists()
 
 
 class _Tags(html.parser.HTMLParser):
@@ -235,11 +289,18 @@ ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h
                 "small", "ol", "ul", "li", "img", "table", "tr", "th", "td", "b", "br", "span"}
 
 
-def test_hostile_names_are_text_in_the_html(evil_log, tmp_path):
+def test_hostile_names_are_text_in_the_html(evil_outputs, evil_log, tmp_path):
     out = tmp_path / "r.html"
-    assert cli.main(["review", str(evil_log), "--html", str(out)]) == 0
-    page = out.read_text(encoding="utf-8")
+    assert cli.main(["review", str(evil_log), "--html", str(out)]) == 0     # through the command
     assert os.stat(out).st_mode & 0o777 == 0o600
+    for page in (out.read_text(encoding="utf-8"), evil_outputs["html"].read_text(encoding="utf-8")):
+        _check_page(page)
+    page = evil_outputs["html"].read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&#39;g&#39;)&lt;/script&gt;" in page          # glove id
+    assert "&lt;script&gt;alert(&#39;h&#39;)&lt;/script&gt;" in page          # hand
+
+
+def _check_page(page):
     low = page.lower()
     for bad in ("<script", "<img src=x", "<iframe", "<svg", "<b onmouseover", "onerror=alert(1)>", "<i>rule"):
         assert bad not in low, bad
@@ -251,7 +312,6 @@ def test_hostile_names_are_text_in_the_html(evil_log, tmp_path):
         if tag == "img" and k == "src":
             assert v.startswith("data:image/png;base64,")
     # the names are there, as text
-    assert "&lt;script&gt;alert(&#39;g&#39;)&lt;/script&gt;" in page          # glove id
     assert "&lt;b onmouseover=alert(2)&gt;back&lt;/b&gt;" in page             # region
     assert "&lt;svg onload=alert(3)&gt;" in page                                # mark
     assert "&lt;iframe src=x&gt;&lt;/iframe&gt;" in page                         # alert text
@@ -266,28 +326,33 @@ def test_hostile_names_are_text_in_the_html(evil_log, tmp_path):
     assert styles and all(re.fullmatch(r"width:\d+(\.\d+)?%", v) for v in styles), styles
 
 
-def test_hostile_names_are_clean_in_the_terminal(evil_log, capsys):
+def test_hostile_names_are_clean_in_the_terminal(evil_log, evil_outputs, capsys):
     assert cli.main(["review", str(evil_log)]) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
-    assert "alert('t')" in out            # the name is shown, its escape sequences are not obeyed
+    for out in (capsys.readouterr().out, evil_outputs["text"]):
+        assert "\x1b" not in out and "\x07" not in out
+        assert "alert('t')" in out            # the name is shown, its escape sequences are not obeyed
+    assert "alert('h')" in evil_outputs["text"]
 
 
-def test_hostile_names_are_neutralised_in_every_csv(evil_log, tmp_path):
+def test_hostile_names_are_neutralised_in_every_csv(evil_log, evil_outputs, tmp_path):
     out, st = tmp_path / "s.csv", tmp_path / "st.csv"
     assert cli.main(["review", str(evil_log), "--csv", str(out), "--csv-stages", str(st)]) == 0
-    exported = export_csv(load(evil_log), tmp_path / "raw.csv")
-    for path in (out, st, *exported):
+    paths = [out, st, evil_outputs["csv"], evil_outputs["stages"], *evil_outputs["raw"]]
+    for path in paths:
         rows = _read_csv(path)
         for row in rows:
             for cell in row:
                 assert not cell.startswith(FORMULA_PREFIXES), (path.name, cell)
-    raw_events = _read_csv(exported[1])
+    raw_events = _read_csv(evil_outputs["raw"][1])
     texts = [r[3] for r in raw_events[1:]]
     assert "'" + EVIL["text"] in texts                       # kept whole, as text
-    head = _read_csv(out)[0]
-    assert "'" + EVIL["hand"] + " hand band" not in head     # (a hand name starting with < is not a formula)
-    assert any(EVIL["hand"] in h for h in head)
+    head = _read_csv(evil_outputs["csv"])[0]
+    assert any(EVIL["hand"] in h for h in head)              # a hand name starting with < is not a formula
+    assert "'" + EVIL["sensor"] + " force N" not in head and EVIL["sensor"] + " force N" in head
+    stage_rows = _read_csv(st)
+    assert any(r[1] == EVIL["region"].replace("_", " ") for r in stage_rows[1:])
+    assert any(r[1] == "'" + EVIL["formula"] for r in stage_rows[1:])        # a region named as a formula
+    assert any(r[1] == "'" + EVIL["formula"] for r in _read_csv(out)[1:])
 
 
 # --- display names -----------------------------------------------------------------------------

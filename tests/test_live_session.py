@@ -110,11 +110,12 @@ def test_heavy_trainee_every_pushed_stage_is_alerted(demo_runs):
     assert s["alert_counts"].get("too_much", 0) + s["alert_counts"].get("over_limit", 0) > 0
 
 
-def test_saturated_and_open_sensors_are_faults_not_fine(capsys, tmp_path):
+def test_saturated_is_too_much_and_open_is_a_fault_never_fine(capsys, tmp_path):
     s = run_cli(capsys, "--routine", "demo", "--duration", "90", "--log-dir", str(tmp_path),
                 "--sim-fault", "saturated:R_index:50:60", "--sim-fault", "open:L_thumb:40:70")
     rules = {(a["rule"], a["sensor"]) for a in s["alerts"]}
-    assert ("sensor_saturated", "R_index") in rules
+    assert ("too_much", "R_index") in rules
+    assert ("sensor_broken", "R_index") not in rules
     assert ("sensor_broken", "L_thumb") in rules
     log = load(s["gloves"][0]["log"])
     assert any(e.kind == "alert" and e.fields["rule"] == "sensor_broken" for e in log.events)

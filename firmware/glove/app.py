@@ -164,8 +164,12 @@ class App:
                 chans = range(self.n)
             else:
                 chans = (self._int_arg(cmd, cmd.args[0], 0, self.n - 1, "channel"),)
+            self._irq_off()
             for ch in chans:
                 s.limits[ch] = value
+                # re-armed (PROTOCOL.md, `limit`): a channel already over trips again
+                s.over = s.over & ~(1 << ch)
+            self._irq_on()
             self.reply(cmd.seq, wire.ST_OK)
         elif v == "reset":
             self._nargs(cmd, 0, 0)

@@ -314,6 +314,8 @@ def parse_command(line):
     for t in tokens:
         if not t:
             raise CommandError(seq, ST_BAD_FORMAT, "empty token (two spaces, or a space before '*')")
+        if "*" in t:
+            raise CommandError(seq, ST_BAD_FORMAT, "'*' inside a token (it only starts the crc)")
     if len(tokens) < 2:
         raise CommandError(seq, ST_BAD_FORMAT, "no command after the seq")
     return Command(seq, tokens[1], tokens[2:])

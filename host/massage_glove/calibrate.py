@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import cliargs
 from .errors import CalibrationError, GloveError
 from .signal.calibration import calibration_path, fit_calibration, settled_reading_counts
 
@@ -188,6 +189,7 @@ def cmd_learn(args) -> int:
     from .log import load
     from .review.report import Session
     from .signal import default_profile_set, learn_profile, save_profile
+    from .signal.profiles import check_demonstration
     slog = load(args.log)
     S = Session(slog)
     regions = [r if r is not None else "" for r in S.region.tolist()]
@@ -200,15 +202,22 @@ def cmd_learn(args) -> int:
     if not prof.regions:
         raise GloveError(f"{args.log}: no region was worked long enough to learn from "
                          f"(the demonstration needs region changes and contact in each region)")
+    problems = check_demonstration(S.force, regions, S.device.channels, prof, S.ps, rate_hz=S.rate)
+    if problems:
+        raise GloveError(f"{args.log} is not a demonstration to learn from: " + "; ".join(problems)
+                         + ". Record an instructor working each region as taught (learn wrote nothing)")
     out = Path(args.out or f"profiles/{args.name or Path(args.log).stem}.json")
     save_profile(prof, out)
     ps = default_profile_set()
-    print(f"{'region':18s} {'class':7s} {'learned edges (N)':>24s}   {'default edges (N)':>22s}")
+    print(f"{'region':18s} {'class':7s} {'learned edges (N)':>24s}   {'default edges (N)':>22s}"
+          f"   {'limit learned / default':>24s}")
     for region, classes in prof.regions.items():
+        top = ps.regions[region].max_band
         for cls, e in classes.items():
             d = ps.classes[cls].edges_n
             print(f"{region:18s} {cls:7s} {' '.join(f'{x:7.2f}' for x in e.edges_n):>24s}   "
-                  f"{' '.join(f'{x:6.1f}' for x in d):>22s}")
+                  f"{' '.join(f'{x:6.1f}' for x in d):>22s}   "
+                  f"{e.edges_n[top]:9.2f} N / {d[top]:5.1f} N")
     print(f"wrote {out}; use it with `massage-glove live --profile {out}`", file=sys.stderr)
     return 0
 
@@ -219,18 +228,18 @@ def register(sub) -> None:
     s.add_argument("--weights-g", default="100,200,500,1000,2000",
                    help="the loads in grams, puck included (default 100,200,500,1000,2000)")
     s.add_argument("--sensors", default="all", help="comma-separated channel names (default: all)")
-    s.add_argument("--hold-s", type=float, default=10.0,
+    s.add_argument("--hold-s", type=cliargs.seconds, default=10.0,
                    help="read each load this long after placing it (default 10 s, the same for every load)")
     s.add_argument("--auto", action="store_true", help="detect placing and lifting; no Enter needed")
     s.add_argument("--model", choices=("power", "pchip"), default="power")
     s.add_argument("--dir", default="calibration", help="where <glove-id>.json goes")
     s.add_argument("--out", help="write here instead")
-    s.add_argument("--max-error-pct", type=float, default=10.0,
+    s.add_argument("--max-error-pct", type=cliargs.percent, default=10.0,
                    help="warn (and exit 1) when a sensor's largest fit error exceeds this")
-    s.add_argument("--timeout", type=float, default=120.0, help="give up waiting after this many seconds")
+    s.add_argument("--timeout", type=cliargs.seconds, default=120.0, help="give up waiting after this many seconds")
     s.set_defaults(func=cmd_calibrate)
     s = sub.add_parser("learn", help="band edges per region from an instructor's demonstration log")
-    s.add_argument("log")
+    s.add_argument("log", type=cliargs.existing_file)
     s.add_argument("--name", help="profile name (default: the log's name)")
     s.add_argument("--out", help="where to write it (default profiles/NAME.json)")
     s.set_defaults(func=cmd_learn)

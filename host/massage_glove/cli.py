@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 
-from . import __version__
+from . import __version__, cliargs
 from .errors import GloveError
 
 log = logging.getLogger("massage_glove")
@@ -162,11 +162,23 @@ COMMAND_MODULES: tuple[str, ...] = (
     "massage_glove.live.command",
     "massage_glove.review.command",
     "massage_glove.calibrate",
+    "massage_glove.replay",
+    "massage_glove.classview.views",
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A command-line mistake is one line on stderr and exit status 2 (argparse's usage
+    block is left to --help)."""
+
+    def error(self, message: str):
+        # the message quotes what was typed: escape control characters for the terminal
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="massage-glove",
+    p = _Parser(prog="massage-glove",
                                 description="Pressure feedback for massage practice from a force-sensing glove.")
     p.add_argument("--version", action="version", version=f"massage-glove {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens on the link")
@@ -185,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compile", action="store_true", help="send .mpy compiled by mpy-cross -march=armv6m")
     s.add_argument("--no-reset", action="store_true")
     s.add_argument("--no-verify", action="store_true")
-    s.add_argument("--verify-timeout", type=float, default=10.0)
+    s.add_argument("--verify-timeout", type=cliargs.seconds, default=10.0)
     s.set_defaults(func=cmd_flash)
 
     s = sub.add_parser("simulate", help="start the simulated glove on a pty and print its path")
@@ -196,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--glove-id", default="sim-glove")
     s.add_argument("--mode", choices=("realtime", "free"), default="realtime")
     s.add_argument("--offset-us", type=int, default=0, help="start the device clock this far in")
-    s.add_argument("--duration", type=float, default=0, help="unplug after this many seconds")
+    s.add_argument("--duration", type=cliargs.seconds_or_zero, default=0,
+                   help="unplug after this many seconds (0: when stopped)")
     s.set_defaults(func=cmd_simulate)
 
     import importlib

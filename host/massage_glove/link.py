@@ -312,6 +312,11 @@ class GloveLink:
         return self._rate_hz
 
     @property
+    def serial_port(self):
+        """The open pyserial port (None while disconnected); URL handlers add their own attributes."""
+        return self._port
+
+    @property
     def connected(self) -> bool:
         return self._port is not None
 

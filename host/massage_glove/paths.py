@@ -16,16 +16,31 @@ def repo_dir() -> Path | None:
 
 
 def firmware_dir() -> Path:
-    """The firmware sources (`firmware/`): env MASSAGE_GLOVE_FIRMWARE, else the checkout."""
+    """The firmware sources: env MASSAGE_GLOVE_FIRMWARE, else the checkout's `firmware/`,
+    else the copy installed with the package (massage_glove/_firmware, from the wheel)."""
     env = os.environ.get("MASSAGE_GLOVE_FIRMWARE")
     if env:
         return Path(env)
     root = repo_dir()
-    if root is None:
-        raise FileNotFoundError(
-            "cannot find the firmware sources: set MASSAGE_GLOVE_FIRMWARE to the firmware/ "
-            "folder of a massage-glove checkout")
-    return root / "firmware"
+    if root is not None:
+        return root / "firmware"
+    shipped = PACKAGE_DIR / "_firmware"
+    if (shipped / "glove" / "config.py").is_file():
+        return shipped
+    from .errors import GloveError
+    raise GloveError(
+        "cannot find the firmware sources (not in this installation): set "
+        "MASSAGE_GLOVE_FIRMWARE to the firmware/ folder of a massage-glove checkout")
+
+
+def sim_calibration_dir() -> Path | None:
+    """Where the simulated glove's calibration (sim-glove.json) is: the checkout's
+    `calibration/`, else the copy installed with the package."""
+    root = repo_dir()
+    for d in ((root / "calibration") if root is not None else None, PACKAGE_DIR / "_calibration"):
+        if d is not None and (d / "sim-glove.json").is_file():
+            return d
+    return None
 
 
 def sim_device_dir() -> Path:

@@ -157,6 +157,7 @@ def test_zeroing_while_pressed_never_pauses_alerts_and_never_zeroes_on_a_press(t
     second = [t for t in t_alert if t >= 7.9]
     # truth: the second press starts at 8.0 s; the live filter and dwell answer within
     # 30 ms (docs/BENCHMARKS.md); 0.5 s here leaves room for a loaded machine's reads
+    print("alert delay after the second press: %.3f s" % (second[0] - 8.0 if second else -1))
     assert second and second[0] - 8.0 < 0.5, (
         f"no alert for the press that began at 8.0 s during the re-zero: alerts at {t_alert}")
     assert mid_band == 3, f"the chain kept classifying during the re-zero (band {mid_band})"

@@ -103,6 +103,29 @@ ev = [f for f in out if f[0] == "event" and f[1] == 3]
 check(len(ev) == 1 and ev[0][2] == 5 and ev[0][5] == 3500, "LIMIT event for channel 5")
 check(any(f[0] == "data" and f[3] & 4 for f in out), "LIMIT flag in data")
 bd.adc.values[5] = 0
+# PROTOCOL.md LIMIT: at most one event per sample (the lowest channel tripping in it);
+# a limit set again re-arms a channel that stays over, which sends a new event
+cmd(app, bd, "22 limit all 3000")
+bd.adc.values[3] = 3600
+bd.adc.values[9] = 3700
+bd.timer.fire(2)
+app.service()
+out = decoded(bd.stdout)
+ev = [f for f in out if f[0] == "event" and f[1] == 3]
+check(len(ev) == 1 and ev[0][2] == 3, "two channels tripping in one sample: one LIMIT event, channel 3: %r" % ev)
+bd.timer.fire(2)
+app.service()
+out = decoded(bd.stdout)
+check(not [f for f in out if f[0] == "event" and f[1] == 3], "channels staying over: no new event")
+cmd(app, bd, "23 limit 9 3000")
+bd.timer.fire(1)
+app.service()
+out = decoded(bd.stdout)
+ev = [f for f in out if f[0] == "event" and f[1] == 3]
+check(len(ev) == 1 and ev[0][2] == 9, "limit set again while over: re-armed, a new event: %r" % ev)
+bd.adc.values[3] = 0
+bd.adc.values[9] = 0
+bd.adc.values[5] = 0
 cmd(app, bd, "21 limit all 0")
 
 # overflow: the host stops reading; DROP event reports how many and from which seq

@@ -234,3 +234,45 @@ def test_the_miniaudio_output_feeds_the_device_from_its_buffer():
         assert out.busy_s() < len(sound.synth("too_much", CFG)) / CFG.sample_rate_hz + 0.01
     finally:
         out.close()
+
+
+def test_spoken_prompts_once_per_15_s_through_pyttsx3(monkeypatch):
+    import sys
+    import threading
+    import types
+
+    said = []
+    done = threading.Event()
+
+    class Engine:
+        def say(self, text):
+            said.append(text)
+
+        def runAndWait(self):
+            done.set()
+
+    monkeypatch.setitem(sys.modules, "pyttsx3", types.SimpleNamespace(init=lambda: Engine()))
+    player = Player(CFG, speak=True, output_factory=FakeOutput)
+    player.open()
+    player.play("prompt", "Slow down: strokes too fast.", now_s=10.0)
+    assert done.wait(5.0)
+    done.clear()
+    player.play("prompt", "Slow down: strokes too fast.", now_s=20.0)    # within 15 s: not again
+    player.play("speech", "Far too much pressure. Stop.", now_s=21.0)
+    assert done.wait(5.0)
+    assert said == ["Slow down: strokes too fast.", "Far too much pressure. Stop."]
+    player.play("prompt", "Slow down: strokes too fast.", now_s=25.5)    # 15.5 s later: again
+    done.clear()
+    assert done.wait(5.0) and said[-1] == "Slow down: strokes too fast."
+    player.close()
+
+
+def test_speak_without_pyttsx3_is_logged_and_silent(monkeypatch, caplog):
+    import sys
+    monkeypatch.setitem(sys.modules, "pyttsx3", None)           # import fails
+    player = Player(CFG, speak=True, output_factory=FakeOutput)
+    with caplog.at_level(logging.WARNING, logger="massage_glove.live.sound"):
+        player.open()
+        player.play("prompt", "Slow down.")
+    assert not player.speak and any("pyttsx3 is not installed" in r.getMessage() for r in caplog.records)
+    assert player.played == ["prompt"]

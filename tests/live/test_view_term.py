@@ -255,3 +255,43 @@ def test_keys_from_a_terminal_in_cbreak_mode_and_restored(tmp_path):
 
 def test_band_labels_are_the_shared_ones():
     assert BAND_LABELS["too_much"] == "TOO MUCH" and SensorView
+
+
+def test_the_sessions_own_words_over_range_and_held():
+    src = source()
+    snap = src.snapshot()
+    sensors = []
+    for v in snap.sensors:
+        if v.name == "R_index":       # saturated: too much, the label says so, no number column
+            v = dataclasses.replace(v, band="too_much", force_n=20.0, over_range=True,
+                                    force_text="> 20 N (over range)", label="> 20 N (over range)")
+        elif v.name == "L_thumb":
+            v = dataclasses.replace(v, label="light (held: medium, 5.2 N 0.4 s ago)")
+        sensors.append(v)
+    snap = dataclasses.replace(snap, sensors=tuple(sensors),
+                               hand_held={"left": "held: medium, 5.2 N 0.4 s ago"})
+    text = render(snap, width=80, height=24)
+    line = sensor_line(text, "R_index")
+    assert "> 20 N (over range)" in line and " 20.0 N" not in line
+    assert text.splitlines().index(line) == min(i for i, x in enumerate(text.splitlines())
+                                                if re.match(r"[LR]_\w+ ", x))      # worst first
+    assert "light (held: medium" in text                             # cut short at 80 columns
+    big = render(snap, width=140, height=40)                           # in full on a wide one
+    assert "light (held: medium, 5.2 N 0.4 s ago)" in big
+    assert "held: medium, 5.2 N 0.4 s ago" in text                 # under the left hand's box
+
+
+def test_all_the_sessions_controls_fit_with_the_mark_acknowledged():
+    from massage_glove.live.session import CONTROL_KEYS
+    src = source()
+    src.key("m")
+    snap = all_regions(dataclasses.replace(src.snapshot(), extra={"controls": CONTROL_KEYS}))
+    for width, height in ((80, 24), (120, 40)):
+        text = render(snap, width=width, height=height)
+        lines = text.splitlines()
+        assert len(lines) == height and max(len(x) for x in lines) <= width
+        for k, _what in CONTROL_KEYS:
+            name = "space" if k == " " else k
+            assert re.search(rf"(^|\s){re.escape(name)} \w", text), name
+        assert "said ouch" in text and "q quit" in text
+        assert "mark 1 saved at 0:12" in text

@@ -188,3 +188,36 @@ def test_texts_from_outside_are_shown_as_text():
     live.canvas.draw()                                              # a bad TeX string would raise
     assert live.alert_banner.get_text().startswith("Ease off: $\\frac{1}{0}$ [2J now")
     assert "\x1b" not in live.status_text.get_text() and "$5" in live.status_text.get_text()
+
+
+def test_over_range_samples_are_drawn_on_the_traces_and_held_bands_named():
+    import dataclasses
+
+    src, live = make()
+    snap = src.snapshot()
+    over = np.zeros(snap.trace_force.shape, bool)
+    j = next(k for k, v in enumerate(snap.sensors) if v.name == "R_index")
+    over[-300:-100, j] = True                                # 1 s over range, ended 0.5 s ago
+    snap = dataclasses.replace(snap, trace_over_range=over, hand_held={"right": "held: firm, 12.0 N 0.2 s ago"})
+    live.frame(snap)
+    g = next(g for g in live.groups if g.hand == "right" and j in g.columns)
+    x, y = np.asarray(g.over_line.get_xdata(), float), np.asarray(g.over_line.get_ydata(), float)
+    t = snap.trace_t - snap.t_s
+    assert x[0] == pytest.approx(t[-300]) and x[1] == pytest.approx(t[-101])
+    assert y[0] == pytest.approx(snap.trace_force[-300, j])
+    assert all(len(o.over_line.get_xdata()) == 0 for o in live.groups if o is not g)
+    right = next(p for p in live.pictures if p.hand == "right")
+    assert right.held_text.get_text() == "held: firm, 12.0 N 0.2 s ago"
+
+
+def test_long_texts_keep_their_line_count():
+    from massage_glove.live.view_mpl import ALERT_LINES, ALERT_WRAP, wrap_lines
+    text = ("Far too much pressure on the left thumb over the upper trapezius: 15.6 N, too much "
+            "starts at 15 N. Stop and ease off now.")
+    lines = wrap_lines(text, ALERT_WRAP, ALERT_LINES)
+    assert len(lines) == ALERT_LINES and lines[-1].endswith(" ...") and all(len(x) <= ALERT_WRAP for x in lines)
+    assert wrap_lines("Ease off.", ALERT_WRAP, ALERT_LINES) == ["Ease off."]
+    src, live = make()
+    src.alert(text)
+    step(src, live)
+    assert live.alert_banner.get_text().count("\n") == ALERT_LINES - 1

@@ -34,6 +34,9 @@ class Corpus:
             self._done[name] = (sc, path, truth, review_log(path, cfg=self.cfg))
         return self._done[name]
 
+    def __len__(self) -> int:
+        return len(self.scenarios)
+
     def __iter__(self):
         return iter(self.scenarios)
 

@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .. import cliargs
 from ..errors import GloveError
 
 log = logging.getLogger(__name__)
@@ -37,34 +38,38 @@ def add_session_arguments(s, *, practice: bool = False) -> None:
         s.add_argument("--simulate", action="store_true", default=True,
                        help="against the simulated glove (the default, and the only source here)")
     s.add_argument("--trainee", default="trainee", help="whose session this is (names the log)")
-    s.add_argument("--region", help="region to start in (keys switch regions while practising)")
+    s.add_argument("--region", type=cliargs.region, help="region to start in (keys switch regions while practising)")
     s.add_argument("--skill", choices=("novice", "trained"), default="trained",
                    help="novice caps every region at medium, as the guidance says without "
                         "professional training (default: trained)")
-    s.add_argument("--sensitivity", default="normal",
+    s.add_argument("--sensitivity", default="normal", type=cliargs.sensitivity,
                    help="the receiver: normal, sensitive, or a factor on every band edge")
-    s.add_argument("--routine", default="demo" if practice else None,
+    s.add_argument("--routine", default="demo" if practice else None, type=cliargs.routine,
                    help="guided routine (data/routines.json): " + ("default demo" if practice
                                                                   else "e.g. demo, back"))
-    s.add_argument("--profile", metavar="FILE",
+    s.add_argument("--profile", metavar="FILE", type=cliargs.existing_file,
                    help="band edges learned from an instructor (massage-glove learn)")
-    s.add_argument("--calibration-dir", default="calibration",
-                   help="where <glove-id>.json calibrations are (default: ./calibration)")
-    s.add_argument("--log-dir", help="where session logs go (default: the sessions directory)")
+    s.add_argument("--calibration-dir", type=cliargs.existing_dir, default=None,
+                   help="where <glove-id>.json calibrations are (default: ./calibration if "
+                        "there is one; the simulated glove's own calibration ships with the package)")
+    s.add_argument("--log-dir", type=cliargs.writable_dir,
+                   help="where session logs go (default: the sessions directory)")
     s.add_argument("--no-log", action="store_true", help="do not record this session")
     s.add_argument("--headless", action="store_true",
                    help="no window: the terminal view (or nothing with --json)")
-    s.add_argument("--duration", type=float, default=None,
+    s.add_argument("--duration", type=cliargs.seconds, default=None,
                    help="stop after this many seconds (default: end of the routine, or Ctrl-C / q)")
     s.add_argument("--json", action="store_true",
                    help="print the alerts and band summary as JSON at the end")
-    s.add_argument("--window", type=float, default=10.0, help="seconds of trace shown")
+    s.add_argument("--window", type=cliargs.seconds, default=10.0, help="seconds of trace shown")
     s.add_argument("--no-buzz", action="store_true", help="do not buzz the glove on alerts")
     s.add_argument("--no-bell", action="store_true", help="no terminal bell on alerts")
     s.add_argument("--quiet", action="store_true",
                    help="no sound: no cues, no spoken prompts, no terminal bell")
     s.add_argument("--speak", action="store_true",
                    help="also say prompts aloud (needs the speech extra: pip install 'massage-glove[speech]')")
+    s.add_argument("--lsl", action="store_true",
+                   help="stream forces, bands and markers to Lab Streaming Layer (pylsl)")
     g = s.add_argument_group("simulated glove")
     g.add_argument("--sim-trainee", choices=SIM_TRAINEES, default="good",
                    help="how the simulated trainee works (heavy presses too hard, rushed goes too fast)")
@@ -72,6 +77,7 @@ def add_session_arguments(s, *, practice: bool = False) -> None:
     g.add_argument("--sim-mode", choices=("realtime", "free"), default="realtime",
                    help="free: the simulated glove runs as fast as the host keeps up")
     g.add_argument("--sim-fault", action="append", default=[], metavar="KIND:CHANNEL:T0:T1",
+                   type=cliargs.sim_fault,
                    help="inject a sensor fault, e.g. saturated:R_index:20:30 or open:L_thumb:5:60")
 
 
@@ -87,9 +93,12 @@ def register(sub) -> None:
     s.set_defaults(func=cmd_practice)
 
 
-def _parse_faults(specs: list[str]) -> list[dict]:
+def _parse_faults(specs: list) -> list[dict]:
     out = []
     for spec in specs:
+        if isinstance(spec, dict):             # already checked by cliargs.sim_fault
+            out.append(spec)
+            continue
         parts = spec.split(":")
         if len(parts) != 4:
             raise GloveError(f"--sim-fault {spec!r}: expected KIND:CHANNEL:T0:T1, "
@@ -132,6 +141,20 @@ def _sim_script(args, routine, profile_set):
                                   lead_in_s=lead_in, faults=_parse_faults(args.sim_fault))
 
 
+def _calibration_dir(args, simulated: bool):
+    """--calibration-dir; else ./calibration if there is one; else, for the simulated glove,
+    the calibration that ships with the package (fitted by `calibrate --auto` against it)."""
+    if args.calibration_dir:
+        return args.calibration_dir
+    if Path("calibration").is_dir() and (not simulated or Path("calibration", "sim-glove.json").is_file()):
+        return "calibration"
+    if simulated:
+        from ..paths import sim_calibration_dir
+        d = sim_calibration_dir()
+        return str(d) if d is not None else None
+    return None
+
+
 def run_session(args, *, practice: bool = False) -> dict:
     """Open the gloves (or the simulated one), run the session with its view, return the summary."""
     from ..link import GloveLink
@@ -140,6 +163,13 @@ def run_session(args, *, practice: bool = False) -> dict:
     profile_set = _profile_set(args)
     routine = _routine(args, profile_set)
     skill = args.skill
+    if not args.no_log and not args.log_dir:
+        # the log's directory is checked before any glove starts
+        from ..log.paths import sessions_dir
+        d = sessions_dir()
+        if not d.is_dir():
+            raise GloveError(f"the sessions directory {d} does not exist: create it "
+                             f"(mkdir -p '{d}') or choose another one with --log-dir")
     sims, links = [], []
     routine_start = None
     try:
@@ -148,6 +178,8 @@ def run_session(args, *, practice: bool = False) -> dict:
                 raise GloveError("at most two gloves (a left and a right): give --port once or twice")
             for url in args.port:
                 links.append(GloveLink.open(url))
+            # a URL device that knows when its trainee starts (sim://, replay://) says so
+            routine_start = getattr(links[0].serial_port, "routine_start", None)
         else:
             from ..sim.glove import SimGlove
             script = _sim_script(args, routine, profile_set)
@@ -173,14 +205,18 @@ def run_session(args, *, practice: bool = False) -> dict:
                              f"connect a left and a right glove")
         opts = SessionOptions(
             trainee=args.trainee, region=args.region, skill=skill, sensitivity=args.sensitivity,
-            routine=routine, calibration_dir=args.calibration_dir if Path(args.calibration_dir).is_dir() else None,
+            routine=routine, calibration_dir=_calibration_dir(args, simulated=bool(sims)),
             profile_set=profile_set, profile_name=Path(args.profile).stem if args.profile else None,
             log_dir=args.log_dir, log=not args.no_log, window_s=args.window,
             bell=not (args.no_bell or args.quiet), buzz=not args.no_buzz, routine_start=routine_start,
             extra={"simulated": bool(sims), "sim_trainee": args.sim_trainee if sims else None})
         if routine is None and args.region is None:
             _say("no --region and no --routine: press a region key to choose where you work")
-        session = LiveSession(links, opts).start()
+        session = LiveSession(links, opts)
+        if getattr(args, "lsl", False):
+            from ..lsl import LslTap
+            session.opt.taps = (LslTap(session),)
+        session.start()
         for g in session.gloves:
             if g.writer is not None:
                 _say(f"logging to {g.writer.path}")

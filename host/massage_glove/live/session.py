@@ -96,6 +96,10 @@ class SessionOptions:
     # sensors have been zeroed; a callable(link) -> seconds is asked at the first sample.
     routine_start: object = None
     extra: dict = field(default_factory=dict)
+    # Observers of the session (e.g. the LSL outlet, lsl.py): objects with on_result(g, block,
+    # result), on_alert(g, alert, t_sess) and on_event(g_or_None, kind, t_dev, fields);
+    # called in the acquisition thread, their failures are logged and never stop the session.
+    taps: tuple = ()
 
 
 class _Glove:
@@ -420,6 +424,7 @@ class LiveSession:
             self._stop.set()
 
     def _on_link_event(self, g: _Glove, ev) -> None:
+        self._tap("on_event", g, "link", ev.t_device_s, {"link": ev.kind, "text": ev.text})
         if g.writer is not None:
             g.writer.write_link_event(ev)
         if ev.kind == "disconnect":
@@ -483,6 +488,7 @@ class LiveSession:
             g.held_t[cols] = t_sess[last[cols]]
             g.held_f[cols] = res.filtered_n[last[cols], cols]
             g.episodes = g.pipeline.engine.active_episodes()
+        self._tap("on_result", g, block, res)
         for a in res.alerts:
             self._on_alert(g, a, float(g.session_time(np.array([a.t_s]))[0]))
 
@@ -592,6 +598,7 @@ class LiveSession:
         """In g's acquisition thread (or before it starts): check against `region` from now."""
         g.pipeline.set_region(region)
         t = g.device_time_now() if t_dev is None else t_dev
+        self._tap("on_event", g, "region", t, {"region": region, "source": source})
         if t is None:
             g.region_pending = (region, source)
         elif g.writer is not None:
@@ -600,7 +607,15 @@ class LiveSession:
             self._queue_command(g, "limits", g.pipeline.hard_limits_counts(region))
 
     # --- alerts ---------------------------------------------------------------------------
+    def _tap(self, method: str, *args) -> None:
+        for tap in self.opt.taps:
+            try:
+                getattr(tap, method)(*args)
+            except Exception:
+                log.exception("%s.%s failed", type(tap).__name__, method)
+
     def _on_alert(self, g: _Glove, a, t_sess: float) -> None:
+        self._tap("on_alert", g, a, t_sess)
         view = AlertView(t_sess, a.rule, a.severity, a.text, a.sensor, region=a.region or "",
                          hand=getattr(a, "hand", ""), message=a.text, t_device_s=float(a.t_s))
         self._add_alert(g, view)
@@ -618,7 +633,8 @@ class LiveSession:
             ch = a.sensor
             g.writer.write_event("alert", self.clock(), float(a.t_s), rule=a.rule, region=a.region,
                                  channel=ch, severity=a.severity, value=a.value, limit=a.limit,
-                                 units=a.units, text=a.text)
+                                 units=a.units, text=a.text, hand=getattr(a, "hand", ""),
+                                 episode=getattr(a, "episode", 0), repeat=getattr(a, "repeat", False))
         if a.severity in ("warning", "danger"):
             now = time.monotonic()
             if self.opt.bell and now - self._bell_at >= BELL_REPEAT_S and sys.stderr.isatty():
@@ -679,8 +695,9 @@ class LiveSession:
         """An event in every glove's log (t_dev: the first glove's device time, if known)."""
         now = self.clock()
         for g in self.gloves:
+            t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
+            self._tap("on_event", g, kind, t, fields)
             if g.writer is not None:
-                t = t_dev if (t_dev is not None and g.index == 0) else g.device_time_now()
                 g.writer.write_event(kind, now, t, **fields)
 
     # --- what the view shows --------------------------------------------------------------

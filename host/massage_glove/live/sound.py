@@ -203,7 +203,7 @@ class CueDecider:
                 out.append(("firm", ""))
             self._bands[hand] = band
         for a in sorted(s.alerts, key=lambda a: -a.age_s):           # oldest first
-            key = (round(a.t_s, 4), a.rule, a.sensor, a.text)
+            key = (round(a.t_s, 4), a.rule, a.sensor, a.message or a.text)   # text gains "N s ago: "
             if key in self._seen:
                 continue
             self._seen.add(key)

@@ -35,13 +35,15 @@ from rich.table import Table
 from rich.text import Text
 
 from .sanitize import clean
+from .views import short_control
 from .state import BAND_COLOURS, BAND_LABELS, BAND_TEXT_COLOURS, BANDS, LiveSnapshot
 
 ALERT_SHOW_S = 5.0           # alerts stay listed this long
 MARK_SHOW_S = 4.0            # a mark is acknowledged this long
 BAR_HEADROOM = 1.35          # bar full scale = too-much edge x this
 LINE_PERIOD_S = 1.0          # compact line interval when the output is not a terminal
-MIN_BAR = 24                 # cells of a force bar at least (when the words are long)
+MIN_BAR = 24                 # cells of a force bar (two columns need room for this)
+WORDS_MIN = 19               # "> 20 N (over range)" in full
 TWO_COLUMNS_AT = 110         # from this width, the hands' sensors side by side
 DEFAULT_CONTROLS = ((" ", "pause / resume"), ("m", "mark a moment"), ("z", "zero the sensors"),
                     ("q", "quit"))
@@ -172,6 +174,11 @@ def _header(s: LiveSnapshot, width: int, lines: int) -> Text:
     if s.paused:
         t.append("   ")
         t.append(" PAUSED: space resumes ", style="bold reverse")
+    clock = f"{_clock(s.t_s)}"
+    room = width - len(t.plain) - len(clock)
+    if room >= 2:
+        t.append(" " * room)
+        t.append(clock, style="dim")
     if lines > 1 and s.region_note:
         t.append("\n")
         t.append(clean(s.region_note), style="italic")
@@ -230,9 +237,9 @@ def _hand_panels(s: LiveSnapshot, height: int = 3):
 def _sensor_rows(s: LiveSnapshot, sensors: list, width: int, rows: int) -> Table:
     """`rows` lines: a title, then the sensors in the given order with bars as wide as fits."""
     name_w = max([len(clean(v.name)) for v in s.sensors] + [4])
-    # the words get what the bar (at least MIN_BAR cells) leaves; longer ones end in "…"
-    word_w = min(max([len(_band_word(v)) for v in sensors] + [6]),
-                 max(12, width - name_w - 8 - 4 - MIN_BAR))
+    # a fixed share for the words, whatever they say now (the layout does not jump when a
+    # held band appears); longer words end in "…" (the hand's box has the held band in full)
+    word_w = max(WORDS_MIN, min(40, (width - name_w - 12) * 2 // 5))
     bar_w = max(8, width - name_w - 8 - word_w - 4)
     g = Table.grid(padding=(0, 1))
     g.add_column(no_wrap=True, width=name_w)
@@ -245,14 +252,26 @@ def _sensor_rows(s: LiveSnapshot, sensors: list, width: int, rows: int) -> Table
     return g
 
 
-def _sensors(s: LiveSnapshot, width: int, rows: int):
+def two_columns(s: LiveSnapshot, width: int, rows: int) -> bool:
+    """Both hands' sensors side by side: on a wide terminal, unless one column holds them all
+    and some sensor's words (a held band) would not fit in half the width."""
+    if width < TWO_COLUMNS_AT or len(_hands(s)) != 2:
+        return False
+    colw = (width - 2) // 2
+    name_w = max([len(clean(v.name)) for v in s.sensors] + [4])
+    room = max(12, colw - name_w - 12 - MIN_BAR // 2)
+    fits = all(len(_band_word(v)) <= room for v in s.sensors)
+    return fits or 1 + len(s.sensors) > rows
+
+
+def _sensors(s: LiveSnapshot, width: int, rows: int, side_by_side: bool):
     title = Text(no_wrap=True, overflow="ellipsis")
     title.append("worst sensors", style="bold")
     title.append(f"   ┃ limit ({BAND_LABELS.get(s.region_limit, '-').lower()})",
                  style=f"bold {BAND_COLOURS['too_much']}")
     title.append("   │ band edges", style="dim")
     hands = _hands(s)
-    if width >= TWO_COLUMNS_AT and len(hands) == 2 and rows - 1 >= 3:
+    if side_by_side and len(hands) == 2 and rows - 1 >= 3:
         grid = Table.grid(expand=True, padding=(0, 2))
         grid.add_column(ratio=1)
         grid.add_column(ratio=1)
@@ -309,10 +328,35 @@ def region_key_lines(s: LiveSnapshot, width: int) -> list[list[tuple[str, bool]]
     return lines
 
 
+def control_lines(s: LiveSnapshot, width: int) -> list[list[tuple[str, str]]]:
+    """The control keys, then the mark acknowledgement or the status, packed into lines."""
+    short = width < 100
+    items = [(f"{_key_name(k)} " + (short_control(what) if short else what.split(" (")[0]), "bold")
+             for k, what in _controls(s)]
+    if s.mark_times and s.t_s - s.mark_times[-1] <= MARK_SHOW_S:
+        items.append((f" mark {s.marks} saved at {_clock(s.mark_times[-1])} ", "bold reverse"))
+    else:
+        items.append((f"{_clock(s.t_s)}  marks {s.marks}  {clean(s.status)}", "dim"))
+    lines: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for text, style in items:
+        need = len(text) + (2 if lines[-1] else 0)
+        if lines[-1] and used + need > width:
+            if style == "dim":                 # the status ends the last line, cut short
+                if width - used > 12:
+                    lines[-1].append((text[:width - used - 2], style))
+                break
+            lines.append([])
+            used, need = 0, len(text)
+        lines[-1].append((text, style))
+        used += need
+    return lines
+
+
 def _footer(s: LiveSnapshot, width: int, lines: int) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
     key_lines = region_key_lines(s, width)
-    for i, line in enumerate(key_lines[:max(1, lines - 1)]):
+    for i, line in enumerate(key_lines[:max(1, lines - len(control_lines(s, width)))]):
         if i:
             t.append("\n")
         for j, (text, current) in enumerate(line):
@@ -324,22 +368,18 @@ def _footer(s: LiveSnapshot, width: int, lines: int) -> Text:
             else:
                 t.append(k, style="bold")
                 t.append(" " + rest)
-    t.append("\n")
-    short = width < 100
-    ctrl = "  ".join(f"{_key_name(k)} " + (what.split()[0] if short else what.split(" (")[0])
-                     for k, what in _controls(s))
-    t.append(ctrl, style="bold")
-    if s.mark_times and s.t_s - s.mark_times[-1] <= MARK_SHOW_S:
-        t.append("   ")
-        t.append(f" mark {s.marks} saved at {_clock(s.mark_times[-1])} ", style="bold reverse")
-    else:
-        t.append(f"   {_clock(s.t_s)}  marks {s.marks}  {clean(s.status)}", style="dim")
+    for i, line in enumerate(control_lines(s, width)):
+        t.append("\n")
+        for j, (text, style) in enumerate(line):
+            if j:
+                t.append("  ")
+            t.append(text, style=style)
     return t
 
 
-def _sensor_rows_needed(s: LiveSnapshot, width: int) -> int:
+def _sensor_rows_needed(s: LiveSnapshot, side_by_side: bool) -> int:
     hands = _hands(s)
-    if width >= TWO_COLUMNS_AT and len(hands) == 2:
+    if side_by_side and len(hands) == 2:
         return 1 + max(sum(v.hand == h for v in s.sensors) for h in hands)
     return 1 + len(s.sensors)
 
@@ -368,9 +408,10 @@ def _sizes(width: int, height: int, s: LiveSnapshot) -> dict:
     """Lines per part for a terminal of `height` lines: the fixed minimum at 80 x 24, and a
     taller terminal's room to the sensors first, then to the alerts and the instruction."""
     keys = min(3, len(region_key_lines(s, width)))
-    sz = {"head": 2, "stage": 3, "hands": 3, "alert": 2, "foot": keys + 1}
+    sz = {"head": 2, "stage": 3, "hands": 3, "alert": 2, "foot": keys + len(control_lines(s, width))}
     spare = height - sum(sz.values())
-    need = _sensor_rows_needed(s, width)
+    sz["two_columns"] = two_columns(s, width, spare)
+    need = _sensor_rows_needed(s, sz["two_columns"])
     sz["sensors"] = max(2, min(need, spare))
     spare -= sz["sensors"]
     if spare > 0:
@@ -396,7 +437,7 @@ def build(s: LiveSnapshot, width: int = 80, height: int = 24) -> Layout:
         Layout(_header(s, width, sz["head"]), name="head", size=sz["head"]),
         Layout(_stage(s, width, sz["stage"]), name="stage", size=sz["stage"]),
         Layout(_hand_panels(s, sz["hands"]), name="hands", size=sz["hands"]),
-        Layout(_sensors(s, width, sz["sensors"]), name="sensors", size=sz["sensors"]),
+        Layout(_sensors(s, width, sz["sensors"], sz["two_columns"]), name="sensors", size=sz["sensors"]),
         Layout(_alert_area(s, width, sz["alert"]), name="alert", size=sz["alert"]),
         *([Layout(_worked(s, width, sz["worked"]), name="worked", size=sz["worked"])]
           if sz["worked"] > 0 else []),
@@ -506,7 +547,7 @@ class TermView:
             t0 = time.monotonic()
             snap = self.source.snapshot()
             for a in reversed(snap.alerts):
-                key = (a.t_s, a.rule, a.sensor, a.text)
+                key = (a.t_s, a.rule, a.sensor, a.message or a.text)
                 if key not in self._seen_alerts:
                     self._seen_alerts.add(key)
                     self._write(f"ALERT {_clock(a.t_s)} {a.severity}: {clean(a.text)}\n")

@@ -8,6 +8,15 @@ import sys
 GUI_BACKENDS = ("TkAgg", "QtAgg", "GTK4Agg", "GTK3Agg", "WXAgg", "MacOSX")
 
 
+def short_control(what: str) -> str:
+    """A control's description in a word or two for a key legend: "pause / resume" -> "pause",
+    "mark: receiver said ouch" -> "said ouch", "zero the sensors (hands off)" -> "zero"."""
+    what = what.split(" (")[0].strip()
+    if ":" in what:
+        return what.split(":", 1)[1].replace("receiver ", "").strip()
+    return what.split()[0] if what else what
+
+
 def display_available() -> tuple[bool, str]:
     """Whether windows can be shown here, and why (or why not)."""
     if sys.platform == "darwin":

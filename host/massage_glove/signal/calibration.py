@@ -527,6 +527,15 @@ def load_for_glove(device: DeviceInfo, directory: str | Path) -> Calibration:
 # Noisy channels: a streaming check on the raw counts
 # ------------------------------------------------------------------------------------------
 
+def run_lengths_false(fired: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """Samples since `fired` was last True in each column (0 on a True sample), along axis 0;
+    carry: the count just before the first row."""
+    n = fired.shape[0]
+    idx = np.arange(1, n + 1)[:, None]
+    last = np.maximum.accumulate(np.where(fired, idx, 0), axis=0)
+    return np.where(last == 0, carry[None] + idx, idx - last)
+
+
 class NoiseDetector:
     """FAULT_NOISY where a channel's counts jump up and down from sample to sample.
 
@@ -540,7 +549,9 @@ class NoiseDetector:
     A channel that starts jumping is caught before the window fills: `quick_reversals`
     reversals within the latest `quick_samples` samples (at 200 Hz a swing of 37 Hz or more,
     far above tremor at 6-12 Hz and tapotement at 4-10 strikes/s) flag it at once, so its
-    jumps are never read as force while the window fills.
+    jumps are not read as force while the window fills. A flagged channel stays flagged
+    until the window has passed without either test firing (no gaps while it jumps, when a
+    few samples happen to look smooth).
     Streaming: the last window of counts is kept, so feeding a stream in blocks gives the
     same mask as feeding it whole.
     """
@@ -555,6 +566,7 @@ class NoiseDetector:
         self.qw = max(3, int(quick_samples))
         self.qlimit = int(quick_reversals)
         self._hist = np.zeros((0, n_channels))
+        self._since = np.full(n_channels, 1 << 30, np.int64)   # samples since a test fired
 
     def process(self, counts) -> np.ndarray:
         """(n, n_channels) counts -> (n, n_channels) uint8, FAULT_NOISY or 0."""
@@ -580,7 +592,12 @@ class NoiseDetector:
             # reversals in the window ending at ext row r: rev[r - w - 1 .. r - 2]
             count = cs[r[full] - 1] - cs[r[full] - w - 1]
             noisy[full] |= count > self.limit
-        out[r - h] = np.where(noisy, FAULT_NOISY, 0)
+        fired = np.zeros(c.shape, bool)
+        fired[r - h] = noisy
+        # samples since either test last fired, carried across blocks
+        since = run_lengths_false(fired, self._since)
+        self._since = since[-1].copy()
+        out[since < self.w] = FAULT_NOISY
         return out
 
 
@@ -635,7 +652,13 @@ class ForceConverter:
         self.open_counts = open_fraction * self.unloaded_counts
         self.short_counts = np.full(self.n_channels, float(self.full - short_margin_counts))
         g_max = np.array([float(cv.conductance_s(fm)) for cv, fm in zip(self.curves, self.f_max_n)])
-        sat = counts_from_conductance_s(g_max, self.r_divider_ohm, self.r_bleed_ohm, self.full)
+        # the range ends where the first of the channel's curve and the class's nominal curve
+        # reaches f_max_n: a calibration read into creeping loads puts f_max_n a few counts
+        # above where the part itself flattens out, and over range must never read as in range
+        g_nom = np.array([float(PowerLaw.nominal(k).conductance_s(fm))
+                          for k, fm in zip(self.classes, self.f_max_n)])
+        sat = counts_from_conductance_s(np.minimum(g_max, g_nom), self.r_divider_ohm,
+                                        self.r_bleed_ohm, self.full)
         # whole counts: a sensor flattening out at f_max_n reads the rounded-down value
         self.saturated_counts = np.minimum(np.floor(sat), self.short_counts)
 

@@ -66,7 +66,7 @@ class Result:
     @property
     def over_range(self) -> np.ndarray:
         """(n, n_channels) bool: the sensor is over range (saturated), which is too much."""
-        return (self.fault & FAULT_SATURATED) != 0
+        return ((self.fault & FAULT_SATURATED) != 0) & ((self.fault & FAULT_BROKEN) == 0)
 
 
 class Pipeline:
@@ -155,7 +155,9 @@ class Pipeline:
         fault = cv.faults(counts) | self.noise.process(counts)
         g = cv.conductance_s(counts) - self.tare_s
         force = cv.force_n_from_conductance(g)
-        sat = (fault & FAULT_SATURATED) != 0
+        # over range, unless the channel is broken (a noisy one may jump past the saturation
+        # reading: that is not force)
+        sat = ((fault & FAULT_SATURATED) != 0) & ((fault & FAULT_BROKEN) == 0)
         broken = (fault & FAULT_BROKEN) != 0
         # Filter input: saturated -> top of the sensor's range; broken -> last good value.
         x = np.where(sat, cv.f_max_n, force)

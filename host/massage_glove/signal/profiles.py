@@ -132,6 +132,8 @@ class Settings:
     short_margin_counts: int = 16
     tare_max_fraction: float = 0.5
     region_settle_s: float = 0.5
+    learn_min_region_s: float = 5.0
+    learn_min_firm_s: float = 2.0
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -159,6 +161,8 @@ _SETTING_CHECKS = {
     "short_margin_counts": ("int", 0, 1000),
     "tare_max_fraction": ("num", 0.0, 10.0),
     "region_settle_s": ("num", 0.0, 10.0),
+    "learn_min_region_s": ("num", 0.0, 600.0),
+    "learn_min_firm_s": ("num", 0.0, 600.0),
 }
 
 
@@ -479,6 +483,55 @@ def default_profile_set() -> ProfileSet:
 # ------------------------------------------------------------------------------------------
 
 REPORT_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+
+
+def check_demonstration(forces_n, region_labels, channels: Sequence[Channel],
+                        learned: "LearnedProfile", profile_set: ProfileSet | None = None, *,
+                        rate_hz: float) -> list[str]:
+    """What makes a recording not a demonstration to learn band edges from ([] if none).
+
+    * a region worked (any sensor in contact) less than settings.learn_min_region_s;
+    * a region that allows firm (its own highest band, trained) without
+      settings.learn_min_firm_s of firm work (by the default edges): its edges would make
+      ordinary medium work the limit;
+    * learned edges not ascending, or a learned too-much edge under the fingertip's
+      light|medium edge (DOMAIN.md 2: 4 N): lighter than a light fingertip touch cannot be
+      far too much.
+    """
+    ps = profile_set or default_profile_set()
+    s = ps.settings
+    f = np.asarray(forces_n, np.float64)
+    labels = np.asarray([("" if r is None else str(r)) for r in region_labels], dtype=object)
+    contact = np.array([ps.classes[c.sensor_class].contact_n for c in channels])
+    firm_edge = np.array([ps.classes[c.sensor_class].edges_n[1] for c in channels])
+    floor = min(cb.edges_n[0] for cb in ps.classes.values())
+    problems = []
+    for rid in sorted({x for x in labels if x}):
+        if rid not in ps.regions:
+            continue
+        rows = labels == rid
+        fr = np.nan_to_num(f[rows], nan=0.0)
+        on_s = float((fr >= contact).any(axis=1).sum()) / rate_hz
+        if on_s < s.learn_min_region_s:
+            problems.append(f"{rid}: only {on_s:.1f} s of contact (a demonstration works each "
+                            f"region at least {s.learn_min_region_s:g} s)")
+            continue
+        if ps.regions[rid].max_band == BANDS.index("firm"):
+            firm_s = float((fr >= firm_edge).any(axis=1).sum()) / rate_hz
+            if firm_s < s.learn_min_firm_s:
+                problems.append(f"{rid} allows firm pressure but the recording has {firm_s:.1f} s "
+                                f"of firm work there (a demonstration shows at least "
+                                f"{s.learn_min_firm_s:g} s)")
+    for rid, classes in learned.regions.items():
+        for cls, e in classes.items():
+            edges = np.asarray(e.edges_n)
+            if np.any(np.diff(edges) <= 0):
+                problems.append(f"{rid}/{cls}: learned edges {', '.join(f'{x:.1f}' for x in edges)} N "
+                                f"are not in ascending order")
+            elif edges[-1] < floor:
+                problems.append(f"{rid}/{cls}: the learned too-much edge {edges[-1]:.1f} N is under "
+                                f"a light fingertip touch ({floor:g} N)")
+    return problems
 
 
 def learn_profile(forces_n, region_labels, channels: Sequence[Channel],

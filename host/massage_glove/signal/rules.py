@@ -341,7 +341,7 @@ class RuleEngine:
             value[:, sl] = v
             limit[sl] = lim
 
-        sat = (flt & FAULT_SATURATED) != 0
+        sat = ((flt & FAULT_SATURATED) != 0) & ((flt & FAULT_BROKEN) == 0)
         fval = np.where(sat, self.range_n, f)
         # too much / over the limit
         put("too_much", b == TOO_MUCH, fval, P.too_much_n)
@@ -488,6 +488,12 @@ class RuleEngine:
                     ks = [self._col[rule].start + c for c in cols if cond[i, self._col[rule].start + c]]
                 if rule in _PRESSURE:
                     ep = press_episode(hand, i)
+                if not ks:
+                    continue
+            if rep and rule in _PRESSURE and rule != "over_limit_hand":
+                # a reminder says the force of its own sample: none while the band is only
+                # held (hysteresis, dwell) and the force itself is back under the limit
+                ks = [k for k in ks if value[i, k] >= limit[k]]
                 if not ks:
                     continue
             if len(ks) > 1:
