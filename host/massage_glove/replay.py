@@ -90,7 +90,6 @@ class _Change:
 def _changes(slog, glove_index: int, rate_hz: float, tare_window_s: float) -> list[_Change]:
     t = np.asarray(slog.samples.t_device_s, np.float64)
     out = []
-    tares = 0
     for e in slog.events:
         if e.kind not in ("region", "stage", "tare", "mark"):
             continue
@@ -101,7 +100,6 @@ def _changes(slog, glove_index: int, rate_hz: float, tare_window_s: float) -> li
             # completed the quiet window: here, from the window's last sample (hands off,
             # so a few samples either way change no band)
             at = int(np.searchsorted(t, e.t_device_s - 0.5e-6, "left"))
-            tares += 1
         elif (e.fields.get("source") == "routine" or e.kind == "stage") and glove_index == 0:
             at = int(np.searchsorted(t, e.t_device_s - 0.5e-6, "left"))
         else:
