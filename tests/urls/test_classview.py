@@ -126,3 +126,27 @@ def test_a_name_with_markup_or_escapes_is_shown_as_text(classroom):
     assert any("<b>$x^2$</b>" in s for s in shown)        # literally, not as mathtext
     assert all("\x1b" not in s for s in shown)
     plt.close(fig)
+
+
+def test_a_key_opens_the_trainees_full_live_view(classroom):
+    from massage_glove.classview.views import open_remote
+    from massage_glove.live.view_term import render
+    cls, trainees, slog = classroom
+    tiles = cls.tiles()
+    i = next(k for k, t in enumerate(tiles) if t.name == "ben")
+    key = "123456789"[i]
+    assert _wait(lambda: cls.trainees[tiles[i].key].forces_info is not None)
+    remote = open_remote(cls, tiles, key)
+    assert remote is not None
+    try:
+        assert _wait(lambda: len(remote.snapshot().trace_t) > 200, 10.0)
+        snap = remote.snapshot()
+        assert [v.name for v in snap.sensors] == slog.channel_names
+        assert snap.trace_force.shape == (len(snap.trace_t), len(slog.channel_names))
+        # the hands' bands as ben's own view shows them (within a band change)
+        assert _wait(lambda: remote.snapshot().hand_band == trainees["ben"].session.snapshot().hand_band, 5.0)
+        assert "ben" in render(snap, width=100)
+        remote.key("q")
+        assert not remote.running
+    finally:
+        remote.close()

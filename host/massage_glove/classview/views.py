@@ -88,12 +88,11 @@ def open_remote(source, tiles, k: str):
     if i >= len(tiles):
         return None
     tr = source.trainees.get(tiles[i].key)
-    if tr is None or tr.forces_info is None or tr.bands is None or tr.markers is None:
+    if tr is None or tr.forces_info is None or "bands" not in tr.infos or "markers" not in tr.infos:
         return None
     from .remote import RemoteTrainee
     try:
-        return RemoteTrainee(source.pylsl, tr.forces_info, tr.bands.info(timeout=2.0),
-                             tr.markers.info(timeout=2.0))
+        return RemoteTrainee(source.pylsl, tr.forces_info, tr.infos["bands"], tr.infos["markers"])
     except Exception as e:
         log.warning("cannot open %s's streams: %s", tiles[i].name, e)
         return None
