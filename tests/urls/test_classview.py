@@ -150,3 +150,32 @@ def test_a_key_opens_the_trainees_full_live_view(classroom):
         assert not remote.running
     finally:
         remote.close()
+
+
+def test_the_terminal_version_draws_every_tile(classroom):
+    import io
+    import threading as _threading
+
+    from massage_glove.classview.views import ClassTermView
+    cls, trainees, _ = classroom
+    class Source:                    # the class source, stopped by the test after 1.5 s
+        running = True
+        tiles = staticmethod(cls.tiles)
+
+        def stop(self):
+            self.running = False
+
+    src = Source()
+    out = io.StringIO()
+    view = ClassTermView(src, fps=10, stream=out, stdin=io.StringIO())
+    stopper = _threading.Timer(1.5, src.stop)
+    stopper.start()
+    try:
+        view.run()
+    finally:
+        stopper.cancel()
+    text = out.getvalue()
+    assert view.frames >= 1
+    for name in ("ana", "ben"):
+        assert name in text
+    assert "\x1b[31mRED" not in text

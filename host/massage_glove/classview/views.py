@@ -13,6 +13,9 @@ from .render import TILE_KEYS, band_colour, flash_phase, health, pct, render_tex
 log = logging.getLogger(__name__)
 
 TILE_W_IN, TILE_H_IN = 3.2, 1.9
+# terminal control: cursor home, clear to end of line / screen, hide / show the cursor, clear
+_HOME, _CLEAR_EOL, _CLEAR_EOS = "\x1b[H", "\x1b[K", "\x1b[J"
+_HIDE_CURSOR, _SHOW_CURSOR, _CLEAR = "\x1b[?25l", "\x1b[?25h", "\x1b[2J"
 
 
 class ClassTermView:
@@ -29,7 +32,6 @@ class ClassTermView:
                            flash_on=flash_phase(time.monotonic())), tiles
 
     def run(self) -> None:
-        from ..live.view_term import _CLEAR, _CLEAR_EOL, _CLEAR_EOS, _HIDE_CURSOR, _HOME, _SHOW_CURSOR
         from ..live.view_term import TermView, _isatty, _Keyboard
         tty = _isatty(self.stream)
         keys = _Keyboard(self.stdin) if _isatty(self.stdin) else None
