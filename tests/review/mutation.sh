@@ -22,7 +22,7 @@ cat > "$STAGE/pyproject.toml" <<TOML
 source_paths = ["src"]
 only_mutate = [$ONLY]
 pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]
-pytest_add_cli_args_test_selection = ["tests/review/test_fresh.py"]
+pytest_add_cli_args_test_selection = ["tests/review/test_metric_units.py", "tests/review/test_fresh.py"]
 TOML
 cd "$STAGE"
 export MG_CORPUS_DIR="$STAGE/corpus" MG_FRESH=1

@@ -209,11 +209,12 @@ class CueDecider:
             self._seen.add(key)
             if self._first and a.age_s > 1.0:
                 continue                       # already old when sound started
+            said = getattr(a, "message", "") or a.text          # the sentence, without "N s ago"
             if a.severity == "danger":
                 alarm = True
-                out.append(("speech", a.text))
+                out.append(("speech", said))
             else:
-                out.append(("prompt", a.text))
+                out.append(("prompt", said))
         self._first = False
         if len(self._seen) > 2000:             # alerts leave the snapshot after a few seconds
             self._seen = {k for k in self._seen if k[0] >= s.t_s - 60.0}
