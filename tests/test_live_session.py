@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from massage_glove import cli
+from massage_glove.errors import GloveError
 from massage_glove.link import GloveLink
 from massage_glove.live.command import SIM_LEAD_IN_S
 from massage_glove.live.routine import load_routine
@@ -157,6 +158,10 @@ def test_keys_switch_region_mark_and_pause_the_routine(tmp_path):
             assert s.snapshot().region_limit == "light"
             s.key(KEY_MARK)
             assert _wait(lambda: s.snapshot().marks == 1)
+            s.key("-")                                   # the receiver said softer
+            assert _wait(lambda: s.snapshot().marks == 2)
+            with pytest.raises(GloveError):
+                s.mark(tag="louder")
             summary = s.close()
         finally:
             link.close()
@@ -164,6 +169,8 @@ def test_keys_switch_region_mark_and_pause_the_routine(tmp_path):
     kinds = [(e.kind, e.fields.get("region") or e.fields.get("text")) for e in log.events]
     assert ("region", "neck") in kinds
     assert ("mark", "mark (key)") in kinds
+    tagged = [e for e in log.events if e.kind == "mark" and e.fields.get("tag")]
+    assert [e.fields["tag"] for e in tagged] == ["softer"] and tagged[0].t_device_s is not None
     assert ("note", "paused") in kinds and ("note", "resumed") in kinds
 
 

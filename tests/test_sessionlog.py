@@ -36,7 +36,7 @@ SITES = ("thumb", "index", "middle", "ring", "little", "knuckle_index", "knuckle
 T0_HOST = 1778313821.25
 
 
-def make_device(n_channels: int = 16, rate_hz: float = 200.0) -> DeviceInfo:
+def make_device(n_channels: int = 16, rate_hz: int = 200) -> DeviceInfo:
     chans = []
     for i in range(n_channels):
         hand = "right" if i < 8 else "left"

@@ -29,7 +29,7 @@ from massage_glove.portable.forcemodel import SITE_WEIGHTS
 from massage_glove.samples import Channel, DeviceInfo, SampleBlock
 from massage_glove.signal.calibration import PowerLaw, counts_from_conductance_s
 
-RATE_HZ = 200.0
+RATE_HZ = 200
 LEAD_IN_S = 2.0           # hands off at the start (the tare) and at the end
 LEAD_OUT_S = 2.0
 SITES = (("thumb", "fsr402"), ("index", "fsr402"), ("middle", "fsr402"), ("ring", "fsr402"),
@@ -109,7 +109,7 @@ def make_device(hands=("right", "left"), glove_id="corpus-glove") -> DeviceInfo:
                                  cls, rd, rb))
     return DeviceInfo(glove_id=glove_id, firmware="1.0.0", board="corpus", protocol=1,
                       hands=tuple(hands), channels=tuple(chans), adc_bits=12, vref_v=3.3,
-                      rate_hz=RATE_HZ, min_rate_hz=1.0, max_rate_hz=1000.0, ts_bits=30,
+                      rate_hz=int(RATE_HZ), min_rate_hz=1, max_rate_hz=1000, ts_bits=30,
                       seq_bits=16, ring_slots=512)
 
 

@@ -20,6 +20,7 @@ for meta in sorted((stage / "mutants").rglob("*.meta")):
             survivors.append(key)
 total = sum(counts.values())
 killed = counts.get("killed", 0) + counts.get("timeout", 0)
+checked = total - counts.get("not checked", 0)
 (stage / "survivors.txt").write_text("\n".join(survivors) + "\n")
-print(json.dumps({"scope": scope, "mutants": total, "by_status": counts,
-                  "killed_pct": round(100.0 * killed / total, 1) if total else None}))
+print(json.dumps({"scope": scope, "mutants": total, "checked": checked, "by_status": counts,
+                  "killed_pct_of_checked": round(100.0 * killed / checked, 1) if checked else None}))

@@ -43,6 +43,16 @@ def labels_at(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> np.nd
     return lab[np.searchsorted(ct, t_s, side="right")]
 
 
+def label_mask(labels: np.ndarray, pred) -> np.ndarray:
+    """Samples whose label satisfies pred(label): pred is asked once per distinct label."""
+    a = np.asarray(labels, dtype=object)
+    out = np.zeros(a.shape, bool)
+    for v in dict.fromkeys(a.tolist()):
+        if pred(v):
+            out |= a == v if v is not None else np.equal(a, None)
+    return out
+
+
 def change_bounds(*labels: np.ndarray) -> list[tuple[int, int]]:
     """Runs (start, end) over which every label array stays the same."""
     n = len(labels[0]) if labels else 0

@@ -201,7 +201,7 @@ class Session:
         self.contact = np.zeros((n, nch), bool)
         self.regions_seen = [r for r in dict.fromkeys(self.region.tolist()) if r is not None]
         for r in [None] + self.regions_seen:
-            m = self.region == r if r is not None else np.array([x is None for x in self.region])
+            m = self.region == r if r is not None else np.equal(self.region, None)
             if not m.any():
                 continue
             if r is not None and r not in ps.regions:
@@ -424,10 +424,9 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
 
     # --- holds (any steady contact, light grounding holds included) ---------------------------
     holds = []
+    tech_moving = M.label_mask(S.technique, lambda t: t in STROKE_TECHNIQUES) if n else np.zeros(0, bool)
     for h, hand in enumerate(S.hands):
-        engaged = S.hand_contact[:, h].copy()
-        tech_moving = np.array([t in STROKE_TECHNIQUES for t in S.technique], bool) if n else engaged
-        engaged &= ~tech_moving
+        engaged = S.hand_contact[:, h] & ~tech_moving
         for a0, b0 in M.steady_runs(S.hand_force[:, h], engaged, rate, settings.steady_window_s,
                                     cfg["steady_tolerance"], cfg["min_steady_s"]):
             a, b, level = M.hold_extent(S.hand_force[:, h], a0, b0)
@@ -526,7 +525,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
                       "tremor_rms_n": {"early": _r(tr_early), "late": _r(tr_late)}}
 
     # --- cool-down: the routine's cool-down stage, or the last part of the work ------------------
-    cool_stage = np.array([_is_cool_down(x) for x in S.stage], bool) if n else np.zeros(0, bool)
+    cool_stage = M.label_mask(S.stage, _is_cool_down) if n else np.zeros(0, bool)
     if S.routine is not None and any(_is_cool_down(st.id) for st in S.routine.stages):
         cm = cool_stage
     else:
@@ -543,7 +542,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
         else:
             hb_c = S.hand_band[cm][on_c]
             light = float((hb_c <= 0).mean())
-            rest = ~cm & ~np.array([_is_warm_up(x) for x in S.stage], bool)
+            rest = ~cm & ~M.label_mask(S.stage, _is_warm_up)
             rest[:w0] = False
             rest[w1:] = False
             on_rest = S.hand_force[rest][S.hand_contact[rest]]

@@ -659,7 +659,13 @@ class ForceConverter:
         self.open_counts = open_fraction * self.unloaded_counts
         self.short_counts = np.full(self.n_channels, float(self.full - short_margin_counts))
         g_max = np.array([float(cv.conductance_s(fm)) for cv, fm in zip(self.curves, self.f_max_n)])
-        sat = counts_from_conductance_s(g_max, self.r_divider_ohm, self.r_bleed_ohm, self.full)
+        # the range ends where the first of the channel's curve and the class's nominal curve
+        # reaches f_max_n: a calibration read into creeping loads puts f_max_n a few counts
+        # above where the part itself flattens out, and over range must never read as in range
+        g_nom = np.array([float(PowerLaw.nominal(k).conductance_s(fm))
+                          for k, fm in zip(self.classes, self.f_max_n)])
+        sat = counts_from_conductance_s(np.minimum(g_max, g_nom), self.r_divider_ohm,
+                                        self.r_bleed_ohm, self.full)
         # whole counts: a sensor flattening out at f_max_n reads the rounded-down value
         self.saturated_counts = np.minimum(np.floor(sat), self.short_counts)
 

@@ -1,0 +1,219 @@
+"""Each metric function of review/metrics.py on small inputs whose answer is known exactly.
+
+The corpus tests check the review as a whole; these pin the edges of every function (the
+smallest run that has a rate, a median of zero, a boundary rate) so that a changed
+comparison or constant is caught in a fraction of a second (mutation testing runs them
+first)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from massage_glove.review import metrics as M
+
+RATE = 200.0
+
+
+def test_runs_and_bridge_gaps():
+    m = np.array([0, 1, 1, 0, 0, 1, 0, 1], bool)
+    assert M.runs(m) == [(1, 3), (5, 6), (7, 8)]
+    assert M.runs(np.zeros(0, bool)) == []
+    assert M.runs(np.ones(3, bool)) == [(0, 3)]
+    assert M.bridge_gaps(m, 1).tolist() == [0, 1, 1, 0, 0, 1, 1, 1]
+    assert M.bridge_gaps(m, 2).tolist() == [0, 1, 1, 1, 1, 1, 1, 1]
+    assert M.bridge_gaps(m, 0).tolist() == m.tolist()
+    # a gap at either end is not between Trues
+    assert M.bridge_gaps(np.array([0, 1, 0], bool), 5).tolist() == [0, 1, 0]
+    assert M.bridge_gaps(np.zeros(4, bool), 3).tolist() == [0, 0, 0, 0]
+
+
+def test_labels_change_bounds_and_masks():
+    t = np.arange(6.0)
+    lab = M.labels_at(t, [3.0, 1.0], ["b", "a"], initial="z")
+    assert lab.tolist() == ["z", "a", "a", "b", "b", "b"]
+    no = M.labels_at(t, [2.0], [0], -1)
+    assert no.tolist() == [-1, -1, 0, 0, 0, 0]
+    # changes logged at the same time: the one logged last holds (a stable order)
+    same = M.labels_at(np.array([0.5, 1.0, 2.0]), [1.0] * 40, list(range(40)), -1)
+    assert same.tolist() == [-1, 39, 39]
+    assert M.change_bounds(lab) == [(0, 1), (1, 3), (3, 6)]
+    assert M.change_bounds(lab, no) == [(0, 1), (1, 2), (2, 3), (3, 6)]
+    assert M.change_bounds(np.zeros(0, object)) == []
+    a = np.array(["x", None, "cool", None], dtype=object)
+    assert M.label_mask(a, lambda v: v is None).tolist() == [False, True, False, True]
+    assert M.label_mask(a, lambda v: v == "cool").tolist() == [False, False, True, False]
+
+
+def test_fill_faults():
+    f = np.array([[1.0, 5.0], [np.nan, 5.0], [3.0, 6.0], [4.0, 30.0]])
+    fault = np.array([[0, 0], [1, 0], [0, 0], [0, 1]], bool)
+    sat = np.array([[0, 0], [0, 0], [0, 0], [0, 1]], bool)
+    out = M.fill_faults(f, fault, sat, np.array([20.0, 20.0]))
+    assert out[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]          # interpolated across the open sample
+    assert out[3, 1] == 30.0 and out[:3, 1].tolist() == [5.0, 5.0, 6.0]
+    out2 = M.fill_faults(np.array([[np.nan], [2.0]]), np.array([[0], [1]], bool),
+                         np.array([[0], [1]], bool), np.array([20.0]))
+    assert out2[1, 0] == 20.0 and out2[0, 0] == 0.0            # saturated reads its top, NaN 0
+    allbad = M.fill_faults(np.array([[1.0], [2.0]]), np.ones((2, 1), bool), np.zeros((2, 1), bool),
+                           np.array([20.0]))
+    assert allbad[:, 0].tolist() == [0.0, 0.0]
+    assert f[1, 0] != f[1, 0]                                    # the input is not changed
+
+
+def test_robust_cv():
+    assert M.robust_cv([1.0, 2.0, 3.0]) == pytest.approx(1.4826 * 1.0 / 2.0)
+    assert M.robust_cv([4, 4, 4, 4]) == 0.0
+    assert M.robust_cv([1.0, 2.0]) is None
+    assert M.robust_cv([0.0, 0.0, 0.0]) is None
+    assert M.robust_cv([-1.0, -1.0, -1.0]) is None
+    # one outlier does not move it
+    assert M.robust_cv([10, 10, 10, 11, 9, 50]) == pytest.approx(1.4826 * 0.5 / 10)
+
+
+def _train(rate_per_min, n, top=20.0, base=4.0, tremor=0.0, t0=0.5):
+    T = 60.0 / rate_per_min
+    t = np.arange(int((t0 + n * T + 0.5) * RATE)) / RATE
+    ph = np.clip((t - t0) / T, 0, n)
+    f = np.where((t >= t0) & (t < t0 + n * T), base + (top - base) * (0.5 - 0.5 * np.cos(2 * np.pi * ph)), 0.0)
+    f += tremor * np.sin(2 * np.pi * 9.0 * t) * (f > 0)
+    return t, f, t0 + (np.arange(n) + 0.5) * T
+
+
+def test_detect_strokes_ignores_tremor_and_finds_every_top():
+    t, f, tops = _train(45, 12, tremor=1.8)
+    st = M.detect_strokes(t, f, RATE, 0.3, 0.08, 0.15, 4.0)
+    assert st.peak_i.size == 12
+    assert np.abs(st.t_s - tops).max() < 0.02
+    assert np.abs(st.peak_n - 20.0).max() < 0.6
+    # unfiltered, the tremor makes strokes of its own
+    raw = M.detect_strokes(t, f, RATE, 0.3, 0.08, 0.0, None)
+    assert raw.peak_i.size > 12
+    # a prominence above the stroke's own swing finds none
+    assert M.detect_strokes(t, f, RATE, 21.0, 0.08, 0.0, 4.0).peak_i.size == 0
+    assert M.detect_strokes(t, f, RATE, 15.0, 0.08, 0.0, 4.0).peak_i.size == 12
+    assert M.detect_strokes(t, f, RATE, 17.0, 0.08, 0.0, 4.0).peak_i.size == 1
+    assert M.detect_strokes(t, f, RATE, 0.3, 0.08, 0.7, 4.0).peak_i.size == 12
+    assert M.detect_strokes(t, f, RATE, 0.3, 0.08, 1.1, 4.0).peak_i.size == 0
+    assert M.detect_strokes(t[:2], f[:2], RATE, 0.3, 0.08).peak_i.size == 0
+
+
+def test_detect_strokes_places_a_strike_between_samples():
+    t = np.arange(400) / RATE
+    centre = 1.0 + 0.4 / RATE       # between samples
+    f = np.clip(30.0 * (1 - ((t - centre) / 0.02) ** 2), 0, None)
+    st = M.detect_strokes(t, f, RATE, 0.3, 0.08, 0.15, None)
+    assert st.peak_i.size == 1 and abs(st.t_s[0] - centre) < 0.3 / RATE
+    # the minimum interval merges strikes closer than it
+    two = f + np.clip(30.0 * (1 - ((t - centre - 0.05) / 0.02) ** 2), 0, None)
+    assert M.detect_strokes(t, two, RATE, 0.3, 0.04, 0.15, None).peak_i.size == 2
+    assert M.detect_strokes(t, two, RATE, 0.3, 0.08, 0.15, None).peak_i.size == 1
+
+
+def test_lowpass():
+    x = np.r_[np.zeros(50), np.ones(50)]
+    y = M.lowpass(x, RATE, 4.0)
+    assert y is not x and abs(y[0]) < 0.05 and abs(y[-1] - 1) < 0.05 and 0.3 < y[50] < 0.7
+    assert M.lowpass(x[:10], RATE, 4.0).tolist() == x[:10].tolist()
+    assert M.lowpass(x, RATE, 95.0).tolist() == x.tolist()
+
+
+def test_trim_edges():
+    t = np.array([0.6, 1.0, 2.0, 3.0, 4.0, 4.3])
+    s = M.Strokes(np.arange(6), t, np.ones(6))
+    out = M.trim_edges(s)
+    assert out.t_s.tolist() == [1.0, 2.0, 3.0, 4.0]
+    keep = M.trim_edges(M.Strokes(np.arange(4), np.array([0.0, 1.0, 2.0, 3.0]), np.ones(4)))
+    assert keep.t_s.size == 4
+    three = M.Strokes(np.arange(3), np.array([0.0, 0.1, 1.0]), np.ones(3))
+    assert M.trim_edges(three) is three
+    # exactly half the median interval stays
+    half = M.Strokes(np.arange(5), np.array([0.5, 1.0, 2.0, 3.0, 3.5]), np.ones(5))
+    assert M.trim_edges(half).t_s.size == 5
+
+
+def test_rhythm():
+    t = np.array([0.0, 1.0, 2.0, 3.0, 6.0, 7.0])
+    p = np.array([10.0, 11.0, 9.0, 10.0, 10.0, 30.0])
+    r = M.rhythm(t, p, 2.5)
+    assert r.count == 6 and r.rate_per_min == 60.0
+    assert r.pauses == 1 and r.paused_s == pytest.approx(2.0)
+    assert r.interval_cv == 0.0                      # the pause is left out of the regularity
+    assert r.peak_cv == pytest.approx(1.4826 * 0.5 / 10.0)
+    assert r.peak_median_n == 10.0
+    lifted = M.rhythm(t, p, 2.5, np.array([0, 0, 0, 1, 0], bool))
+    assert lifted.pauses == 0 and lifted.paused_s == 0.0
+    assert M.rhythm(t, p, 3.5).pauses == 0 and M.rhythm(t, p, 3.0).pauses == 0
+    three = M.rhythm(t[:3], p[:3], 2.5)
+    assert three.rate_per_min == 60.0 and three.peak_cv is not None
+    two = M.rhythm(t[:2], p[:2], 2.5)
+    assert two.rate_per_min is None and two.peak_median_n == 10.5 and two.count == 2
+    assert M.rhythm(t[:0], p[:0], 2.5).peak_median_n is None
+
+
+def test_pace_verdict_boundaries():
+    assert M.pace_verdict(None, 40, 50, 1.3) is None
+    assert M.pace_verdict(40 / 1.3, 40, 50, 1.3) == "ok"
+    assert M.pace_verdict(40 / 1.3 - 0.01, 40, 50, 1.3) == "too_slow"
+    assert M.pace_verdict(65.0, 40, 50, 1.3) == "ok"
+    assert M.pace_verdict(65.01, 40, 50, 1.3) == "too_fast"
+    assert M.pace_verdict(45, 40, 50, 1.0) == "ok"
+
+
+def test_third_ratio():
+    t = np.arange(15.0)
+    p = np.r_[np.full(5, 10.0), np.full(5, 9.0), np.full(5, 7.0)]
+    assert M.third_ratio(t, p, 5) == pytest.approx(0.7)
+    assert M.third_ratio(t[:14], p[:14], 5) is None
+    assert M.third_ratio(t, p, 6) is None
+    assert M.third_ratio(t, np.zeros(15), 5) is None
+    assert M.third_ratio(np.arange(16.0), np.r_[p, 7.0], 5) == pytest.approx(0.7)
+
+
+def test_steady_runs_hold_extent_and_release():
+    t = np.arange(int(14 * RATE)) / RATE
+    f = np.where((t >= 2) & (t < 12), 30.0, 0.0)
+    ramp = 1.0
+    up = np.clip((t - 2) / ramp, 0, 1)
+    down = np.clip((12 - t) / ramp, 0, 1)
+    f = 30.0 * np.minimum(up, down)
+    eng = f > 1.0
+    st = M.steady_runs(f, eng, RATE, 1.0, 0.3, 2.0)
+    assert len(st) == 1
+    a, b = st[0]
+    s, e, level = M.hold_extent(f, a, b)
+    assert level == 30.0
+    assert (e - s) / RATE == pytest.approx(9.0, abs=0.011)     # half-level to half-level
+    assert s / RATE == pytest.approx(2.5, abs=0.011)
+    assert M.release_s(f, e, level, RATE) == pytest.approx(0.8, abs=0.011)
+    assert M.release_s(np.zeros(50), 10, 30.0, RATE) == 0.0
+    assert M.steady_runs(f, eng, RATE, 1.0, 0.3, 10.0) == []
+    assert M.steady_runs(f, np.zeros_like(eng), RATE, 1.0, 0.3, 2.0) == []
+    assert M.steady_runs(f[:10], eng[:10], RATE, 1.0, 0.3, 0.01) == []
+    # a hold running to the array's ends
+    s2, e2, _ = M.hold_extent(np.full(100, 5.0), 10, 90)
+    assert (s2, e2) == (0, 100)
+
+
+def test_episodes_and_costs():
+    over = np.array([0, 1, 1, 0, 1, 0, 0, 0, 1], bool)
+    assert M.episodes(over, 1) == [(1, 5), (8, 9)]
+    assert M.episodes(over, 0) == [(1, 3), (4, 5), (8, 9)]
+    c = M.miss_cost(np.array([0.5, 1.0, 1.1, 1.5, 3.0, np.inf]), 0.5)
+    assert c.tolist() == pytest.approx([0.0, 0.0, 0.2, 1.0, 1.0, 1.0])
+    assert M.falloff(0.95, 0.95, 0.8) == 1.0 and M.falloff(0.875, 0.95, 0.8) == pytest.approx(0.5)
+    assert M.falloff(0.7, 0.95, 0.8) == 0.0 and M.falloff(1.0, 0.95, 0.8) == 1.0
+    assert M.falloff(0.25, 0.5, 0.0) == pytest.approx(0.5)
+    assert M.falloff(1.0, 1.0, 1.0) == 1.0 and M.falloff(0.5, 1.0, 1.0) == 0.0
+    assert M.cv_part([0.1, 0.3, 0.5], [1, 1, 2], 0.2) == pytest.approx((1 + 0.5 + 0) / 4)
+    assert M.cv_part([], [], 0.2) is None
+    assert M.cv_part([0.1], [0], 0.2) is None
+
+
+def test_tremor_rms():
+    t = np.arange(int(4 * RATE)) / RATE
+    f = 10.0 + 1.0 * np.sin(2 * np.pi * 9.0 * t) + 5.0 * np.sin(2 * np.pi * 0.75 * t)
+    m = np.ones(t.size, bool)
+    m[:100] = m[-100:] = False
+    assert M.tremor_rms_n(f, m, RATE, (6.0, 12.0)) == pytest.approx(1 / np.sqrt(2), rel=0.05)
+    assert M.tremor_rms_n(f, m[:150] if False else np.zeros(t.size, bool), RATE, (6.0, 12.0)) is None
+    assert M.tremor_rms_n(f, m, 20.0, (6.0, 12.0)) is None
