@@ -86,18 +86,25 @@ def device_meta(device: DeviceInfo) -> dict:
     """The glove's META object (the raw one when the device came from a META frame)."""
     meta = device.to_meta()
     if meta.get("channels"):
-        return meta
+        # rates as META has them (whole numbers), also for a description built in code
+        return {k: (_whole(v) if k in ("rate_hz", "min_rate_hz", "max_rate_hz") else v)
+                for k, v in meta.items()}
     return {
         "protocol": device.protocol, "firmware": device.firmware, "board": device.board,
         "glove_id": device.glove_id, "hands": list(device.hands),
         "channels": [{"index": c.index, "name": c.name, "hand": c.hand, "site": c.site,
                       "class": c.sensor_class, "r_divider_ohm": c.r_divider_ohm,
                       "r_bleed_ohm": c.r_bleed_ohm} for c in device.channels],
-        "adc_bits": device.adc_bits, "vref_v": device.vref_v, "rate_hz": device.rate_hz,
-        "min_rate_hz": device.min_rate_hz, "max_rate_hz": device.max_rate_hz,
+        "adc_bits": device.adc_bits, "vref_v": device.vref_v, "rate_hz": _whole(device.rate_hz),
+        "min_rate_hz": _whole(device.min_rate_hz), "max_rate_hz": _whole(device.max_rate_hz),
         "ts_bits": device.ts_bits, "seq_bits": device.seq_bits,
         "ring_slots": device.ring_slots,
     }
+
+
+def _whole(x):
+    """A rate as PROTOCOL.md's META has it (an int) when it is a whole number."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
 
 
 def calibration_ref(path: str | os.PathLike, *, embed_limit_bytes: int = 256 * 1024) -> dict:

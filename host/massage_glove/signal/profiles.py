@@ -28,7 +28,7 @@ from ..portable import fsr
 from ..samples import Channel
 from .bands import BANDS, N_EDGES, TOO_MUCH
 from .datafile import Node, check_format, read_json, write_json
-from .plausibility import check_edges, edges_plausible
+from .plausibility import check_edges, edge_bounds_n, edges_plausible
 
 log = logging.getLogger(__name__)
 
@@ -535,6 +535,10 @@ def check_demonstration(forces_n, region_labels, channels: Sequence[Channel],
             elif edges[-1] < floor:
                 problems.append(f"{rid}/{cls}: the learned too-much edge {edges[-1]:.1f} N is under "
                                 f"a light fingertip touch ({floor:g} N)")
+            elif not edges_plausible(cls, edges):
+                bounds = ", ".join(f"{lo:g}-{hi:g}" for _, lo, hi in edge_bounds_n(cls))
+                problems.append(f"{rid}/{cls}: learned edges {', '.join(f'{x:.1f}' for x in edges)} N "
+                                f"are outside the plausible bounds ({bounds} N, data/limits.json)")
     return problems
 
 
@@ -596,10 +600,6 @@ def learn_profile(forces_n, region_labels, channels: Sequence[Channel],
                 if not edges[-1] > edges[-2]:
                     log.warning("learn: %s/%s demonstration reaches the sensor's range; defaults kept", rid, cls)
                     continue
-            if not edges_plausible(cls, edges):
-                log.warning("learn: %s/%s demonstration gives edges %s N, outside the plausible "
-                            "bounds (data/limits.json); defaults kept", rid, cls, np.round(edges, 2))
-                continue
             pct = {f"{q:g}": float(x) for q, x in zip(REPORT_PERCENTILES, np.percentile(v, REPORT_PERCENTILES))}
             pct[f"{limit_percentile:g}"] = p_lim
             tgt = np.percentile(v, target_percentiles)
