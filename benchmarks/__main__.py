@@ -112,7 +112,7 @@ def run_all(cfg: dict, only=NAMES, log=print) -> dict:
     def class_view():
         c = cfg.get("class", QUICK["class"])
         return _subprocess_json("class_view", ["--trainees", c["trainees"], "--seconds", str(c["seconds"]),
-                                               "--own-seconds", str(c["seconds"])], timeout=1500)
+                                               "--own-seconds", str(max(8.0, c["seconds"]))], timeout=1500)
 
     try:
         for name, fn in (("alert", alert), ("host", host), ("cpu", cpu), ("firmware", firmware),

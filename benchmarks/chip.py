@@ -248,7 +248,7 @@ def table(r: dict) -> str:
     rows = ["| figure (emulated RP2040, 16 ch unless said) | this firmware | baseline | target |",
             "|---|---|---|---|"]
     for k, label in (("tick", "timer callback, µs"), ("encode", "encode one DATA frame, µs"),
-                     ("write_47B", "write 47 B to USB, µs"), ("idle_pass", "idle main-loop pass, µs"),
+                     ("write_47B", "write 47 B to USB, µs"), ("idle_pass", "idle service() pass, µs"),
                      ("idle_pass_alloc_B", "allocated per idle pass, B")):
         rows.append(f"| {label} | {f['cost_us'][k]:.1f} | {b['cost_us'][k]:.1f} | |")
     for a, c in zip(f["stream_16"], b["stream_16"]):

@@ -358,7 +358,7 @@ def test_damaged_chunk_in_the_middle_is_skipped_and_reported(tmp_path):
     (fmt.prologue() + fmt.encode_record(fmt.REC_HEADER, b'{"format":"other"}'), "format 'other'"),
     (fmt.prologue() + fmt.encode_record(fmt.REC_HEADER, fmt.encode_json(
         {"format": fmt.FORMAT_NAME, "version": 1, "device_meta": {"channels": []}})),
-     "device description is incomplete"),
+     "field `device_meta.glove_id`"),
     (fmt.prologue() + fmt.encode_record(fmt.REC_EVENT, b"{}"), "header is damaged"),
 ])
 def test_bad_files_raise_a_typed_error_naming_the_file(tmp_path, content, words):

@@ -132,7 +132,7 @@ class LinkEvent:
     """Something the link saw besides samples.
 
     kind: "boot" | "drop" | "gap" | "disconnect" | "reconnect" | "limit" | "button" |
-          "fault" | "rate" | "corrupt"
+          "fault" | "rate" | "corrupt" | "stall" | "resume" | "clock"
     t_host_s: when the host saw it; t_device_s: device time where known (else None);
     detail: kind-specific fields, e.g. gap: {"first_seq", "missing", "seconds"}.
     """

@@ -33,6 +33,9 @@ def test_labels_change_bounds_and_masks():
     assert lab.tolist() == ["z", "a", "a", "b", "b", "b"]
     no = M.labels_at(t, [2.0], [0], -1)
     assert no.tolist() == [-1, -1, 0, 0, 0, 0]
+    # changes logged at the same time: the one logged last holds (a stable order)
+    same = M.labels_at(np.array([0.5, 1.0, 2.0]), [1.0] * 40, list(range(40)), -1)
+    assert same.tolist() == [-1, 39, 39]
     assert M.change_bounds(lab) == [(0, 1), (1, 3), (3, 6)]
     assert M.change_bounds(lab, no) == [(0, 1), (1, 2), (2, 3), (3, 6)]
     assert M.change_bounds(np.zeros(0, object)) == []

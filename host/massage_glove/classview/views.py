@@ -13,6 +13,9 @@ from .render import TILE_KEYS, band_colour, flash_phase, health, pct, render_tex
 log = logging.getLogger(__name__)
 
 TILE_W_IN, TILE_H_IN = 3.2, 1.9
+# terminal control: cursor home, clear to end of line / screen, hide / show the cursor, clear
+_HOME, _CLEAR_EOL, _CLEAR_EOS = "\x1b[H", "\x1b[K", "\x1b[J"
+_HIDE_CURSOR, _SHOW_CURSOR, _CLEAR = "\x1b[?25l", "\x1b[?25h", "\x1b[2J"
 
 
 class ClassTermView:
@@ -29,7 +32,6 @@ class ClassTermView:
                            flash_on=flash_phase(time.monotonic())), tiles
 
     def run(self) -> None:
-        from ..live.view_term import _CLEAR, _CLEAR_EOL, _CLEAR_EOS, _HIDE_CURSOR, _HOME, _SHOW_CURSOR
         from ..live.view_term import TermView, _isatty, _Keyboard
         tty = _isatty(self.stream)
         keys = _Keyboard(self.stdin) if _isatty(self.stdin) else None
@@ -88,12 +90,11 @@ def open_remote(source, tiles, k: str):
     if i >= len(tiles):
         return None
     tr = source.trainees.get(tiles[i].key)
-    if tr is None or tr.forces_info is None or tr.bands is None or tr.markers is None:
+    if tr is None or tr.forces_info is None or "bands" not in tr.infos or "markers" not in tr.infos:
         return None
     from .remote import RemoteTrainee
     try:
-        return RemoteTrainee(source.pylsl, tr.forces_info, tr.bands.info(timeout=2.0),
-                             tr.markers.info(timeout=2.0))
+        return RemoteTrainee(source.pylsl, tr.forces_info, tr.infos["bands"], tr.infos["markers"])
     except Exception as e:
         log.warning("cannot open %s's streams: %s", tiles[i].name, e)
         return None

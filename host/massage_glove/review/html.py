@@ -17,6 +17,7 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..backmap import REGION_SHAPES, back_svg  # noqa: E402
 from ..live.state import BAND_COLOURS, BAND_TEXT_COLOURS  # noqa: E402
 from ..signal.bands import BANDS  # noqa: E402
 from . import debrief as D  # noqa: E402
@@ -331,6 +332,11 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
                         "allowed": names.band(d["allowed"]), "pct_in_allowed": d.get("pct_in_allowed"),
                         "by_band": [d["pct_by_band"].get(b, 0.0) for b in BANDS],
                         "alerts": len(d.get("alerts") or [])})
+    # the back with time and % in the allowed band per region (back_svg escapes every text; as
+    # an <img>, an SVG runs no script whatever it holds)
+    back = back_svg({k: {"seconds": float(d["seconds"]), "pct_in_band": d.get("pct_in_allowed")}
+                     for k, d in r["regions"].items()},
+                    {k: names.region(k) for k in [*REGION_SHAPES, *r["regions"]]})
     segments = _stroke_rows(S, r, names)
     holds = [{"hand": names.hand(x["hand"]), "region": names.region(x.get("region")),
               "technique": names.technique(x.get("technique")), "t0_s": x["t0_s"], "seconds": x["seconds"],
@@ -364,7 +370,7 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
         "score_rows": score_rows, "gate": D.gate_row(r),
         "timeline_img": _png(timeline_figure(S, names, episodes, mk)),
         "band_img": _png(band_time_figure(S, names, seconds)) if seconds else None,
-        "regions": regions, "band_names": [names.band(b) for b in BANDS],
+        "regions": regions, "back_img": "data:image/svg+xml;base64," + base64.b64encode(back.encode("utf-8")).decode("ascii"), "band_names": [names.band(b) for b in BANDS],
         "peaks_img": _png(stroke_peaks_figure(S, names, groups)) if groups else None,
         "segments": segments, "habits": _habits(r, names), "holds": holds,
         "stroke_hands": " / ".join(names.hand(h).split()[0].lower() for h in S.hands

@@ -29,6 +29,7 @@ from ..errors import CalibrationError, DataFileError, TareError
 from ..portable import fsr
 from ..samples import DeviceInfo
 from .datafile import Node, check_format, read_json, write_json
+from .plausibility import check_curve
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +403,11 @@ class Calibration:
 
     @classmethod
     def load(cls, path: str | Path) -> "Calibration":
-        """Read and check a calibration file; DataFileError names the file and field."""
+        """Read and check a calibration file; DataFileError names the file and field.
+
+        Besides every field's type and range, each channel's curve must be plausible: within
+        a stated factor of its sensor's nominal curve over the working range
+        (signal/plausibility.py, data/limits.json)."""
         return cls.from_node(read_json(path))
 
     @classmethod
@@ -442,6 +447,8 @@ class Calibration:
                 g = pn["g_s"].numbers(min_length=2, min_exclusive=0, increasing=True)
                 f = pn["f_n"].numbers(length=len(g), min_exclusive=0, increasing=True)
                 curve = PchipCurve(g, f)
+            if model != "nominal":
+                check_curve(pn, cls_, curve)
             fe = cn.get("fit_error")
             err = None
             if fe.value is not None:
