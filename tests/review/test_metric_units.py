@@ -54,6 +54,9 @@ def test_fill_faults():
     out2 = M.fill_faults(np.array([[np.nan], [2.0]]), np.array([[0], [1]], bool),
                          np.array([[0], [1]], bool), np.array([20.0]))
     assert out2[1, 0] == 20.0 and out2[0, 0] == 0.0            # saturated reads its top, NaN 0
+    # fault and saturation given as the converter's bit codes (uint8), not booleans
+    codes = M.fill_faults(f, fault.astype(np.uint8) * 4, sat.astype(np.uint8), np.array([20.0, 20.0]))
+    assert codes[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0] and codes[3, 1] == 30.0
     allbad = M.fill_faults(np.array([[1.0], [2.0]]), np.ones((2, 1), bool), np.zeros((2, 1), bool),
                            np.array([20.0]))
     assert allbad[:, 0].tolist() == [0.0, 0.0]
@@ -126,9 +129,14 @@ def test_trim_edges():
     assert keep.t_s.size == 4
     three = M.Strokes(np.arange(3), np.array([0.0, 0.1, 1.0]), np.ones(3))
     assert M.trim_edges(three) is three
-    # exactly half the median interval stays
-    half = M.Strokes(np.arange(5), np.array([0.5, 1.0, 2.0, 3.0, 3.5]), np.ones(5))
+    # exactly half the median interval stays, at either end
+    half = M.Strokes(np.arange(5), np.array([0.5, 1.0, 2.0, 3.0, 4.0]), np.ones(5))
     assert M.trim_edges(half).t_s.size == 5
+    half_end = M.Strokes(np.arange(5), np.array([0.0, 1.0, 2.0, 3.0, 3.5]), np.ones(5))
+    assert M.trim_edges(half_end).t_s.size == 5
+    # four strokes are enough to trim
+    four = M.Strokes(np.arange(4), np.array([0.0, 0.1, 1.1, 2.1]), np.ones(4))
+    assert M.trim_edges(four).t_s.tolist() == [0.1, 1.1, 2.1]
 
 
 def test_rhythm():
