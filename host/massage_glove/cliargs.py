@@ -13,6 +13,21 @@ from pathlib import Path
 Err = argparse.ArgumentTypeError
 
 
+class DataUnreadable(Exception):
+    """A data file the check needs is broken: not a mistake on the command line. Raised past
+    argparse (which would turn a ValueError into "invalid value"); main() reports the file's own
+    message and exits 1."""
+
+
+def _profile_set():
+    from .errors import GloveError
+    from .signal import default_profile_set
+    try:
+        return default_profile_set()
+    except GloveError as e:
+        raise DataUnreadable(str(e)) from None
+
+
 def _number(text: str, what: str) -> float:
     try:
         x = float(text)
@@ -48,8 +63,7 @@ def percent(text: str) -> float:
 
 def sensitivity(text: str) -> str | float:
     """A receiver sensitivity: a name from data/regions.json, or a factor in (0, 2]."""
-    from .signal import default_profile_set
-    names = tuple(default_profile_set().sensitivities)
+    names = tuple(_profile_set().sensitivities)
     if text in names:
         return text
     try:
@@ -63,8 +77,7 @@ def sensitivity(text: str) -> str | float:
 
 
 def region(text: str) -> str:
-    from .signal import default_profile_set
-    regions = tuple(default_profile_set().regions)
+    regions = tuple(_profile_set().regions)
     if text not in regions:
         raise Err(f"no region {text!r}: choose one of {', '.join(regions)}")
     return text
@@ -76,7 +89,7 @@ def routine(text: str) -> str:
     try:
         names = sorted(load_routines())
     except GloveError as e:
-        raise Err(str(e)) from None
+        raise DataUnreadable(str(e)) from None
     if text not in names:
         raise Err(f"no routine {text!r}: choose one of {', '.join(names)}")
     return text
@@ -85,7 +98,7 @@ def routine(text: str) -> str:
 def existing_file(text: str) -> str:
     p = Path(text)
     if not p.is_file():
-        raise Err(f"{text!r}: no such file")
+        raise Err(f"{text!r}: no such file" if not p.exists() else f"{text!r}: not a regular file")
     return text
 
 

@@ -222,10 +222,11 @@ def test_event_record_nested_too_deeply_is_skipped(tmp_path):
 
 # --- through the command line -------------------------------------------------------------
 
-def _one_line_error(p: subprocess.CompletedProcess, *must: str) -> str:
+def _one_line_error(p: subprocess.CompletedProcess, *must: str, rc: int = 1) -> str:
+    """One line naming what is wrong; exit 1 for a bad file, 2 for a mistake on the command line."""
     assert "Traceback" not in p.stderr, p.stderr
-    assert p.returncode == 1, (p.returncode, p.stderr)
-    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("massage-glove: ")]
+    assert p.returncode == rc, (p.returncode, p.stderr)
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("massage-glove")]
     assert len(lines) == 1, p.stderr
     for m in must:
         assert m in lines[0], (m, lines[0])
@@ -264,8 +265,9 @@ def test_cli_bad_profile_file(tmp_path):
                            "field `method.limit_percentile`")):
         prof.write_text(content)
         _one_line_error(_live(tmp_path, "--region", "paraspinals", "--profile", prof), str(prof), must)
+    # a directory named as the profile is a mistake on the command line: refused before anything starts
     _one_line_error(_live(tmp_path, "--region", "paraspinals", "--profile", tmp_path),
-                    "readable file")
+                    "--profile", "not a regular file", rc=2)
 
 
 @pytest.fixture(scope="module")
