@@ -24,16 +24,20 @@ from . import common
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-NAMES = ("alert", "host", "cpu", "firmware", "fps", "memory", "offline")
+NAMES = ("alert", "host", "cpu", "firmware", "fps", "memory", "offline", "class")
+# on request only (--only chip): the firmware on the chip bench, several minutes
+EXTRA = ("chip",)
 
 FULL = {"alert": {"seconds_200": 45.0, "seconds_1k": 25.0}, "host": {"max_blocks": 1500},
         "cpu": {"seconds": 20.0}, "firmware": {"n_frames": 20000, "seconds": 4.0},
         "fps": {"seconds": 3.0}, "memory": {"minutes": 60.0},
-        "offline": {"hours": 1.0, "unique_minutes": 5.0, "naive_s": 20.0}}
+        "offline": {"hours": 1.0, "unique_minutes": 5.0, "naive_s": 20.0},
+        "class": {"trainees": "12,30", "seconds": 20.0}}
 QUICK = {"alert": {"seconds_200": 12.0, "seconds_1k": 8.0}, "host": {"max_blocks": 100},
          "cpu": {"seconds": 3.0}, "firmware": {"n_frames": 2000, "seconds": 1.0},
          "fps": {"seconds": 0.5}, "memory": {"minutes": 3.0},
-         "offline": {"hours": 0.05, "unique_minutes": 0.5, "naive_s": 2.0}}
+         "offline": {"hours": 0.05, "unique_minutes": 0.5, "naive_s": 2.0},
+         "class": {"trainees": "4", "seconds": 4.0}}
 
 
 # --- running ------------------------------------------------------------------------------
@@ -87,6 +91,10 @@ def run_all(cfg: dict, only=NAMES, log=print) -> dict:
         from . import firmware as fw
         return fw.run(cfg["firmware"]["n_frames"], cfg["firmware"]["seconds"])
 
+    def chip():
+        from . import chip as ch
+        return ch.run(cfg.get("chip", {}).get("seconds", 2.0), log=lambda *x: None)
+
     def fps():
         from . import live_fps
         return live_fps.run(seconds=cfg["fps"]["seconds"])
@@ -101,9 +109,15 @@ def run_all(cfg: dict, only=NAMES, log=print) -> dict:
         log_path = out.get("memory", {}).get("log_path")
         return off.run(c["hours"], c["unique_minutes"], c["naive_s"], review_log=log_path or "")
 
+    def class_view():
+        c = cfg.get("class", QUICK["class"])
+        return _subprocess_json("class_view", ["--trainees", c["trainees"], "--seconds", str(c["seconds"]),
+                                               "--own-seconds", str(max(8.0, c["seconds"]))], timeout=1500)
+
     try:
         for name, fn in (("alert", alert), ("host", host), ("cpu", cpu), ("firmware", firmware),
-                         ("fps", fps), ("memory", memory), ("offline", offline)):
+                         ("chip", chip), ("fps", fps), ("memory", memory), ("offline", offline),
+                         ("class", class_view)):
             step(name, fn)
     finally:
         keep.cleanup()
@@ -130,6 +144,28 @@ def _missing(measure, why) -> dict:
             "baseline": str(why).splitlines()[0][:160], "target": "", "verdict": "not measured"}
 
 
+def class_rows(cv) -> list[dict]:
+    """The class view's rows (benchmarks/class_view.py)."""
+    if cv is None:
+        return []
+    if "error" in cv:
+        return [_missing("Class view", cv["error"])]
+    own = cv["own_alert_delay"]["host_ms"]
+    out = []
+    for r in cv["rows"]:
+        n = r["trainees"]
+        d = r["alert_to_tile_ms"]
+        out.append(_row(f"Class view, {n} simulated trainees on loopback LSL: CPU share of one core "
+                        f"(discovery, inlets, tiles, terminal drawn at {r['fps']:.0f} fps)",
+                        f"{_f(r['class_cpu_pct'])} %", r["class_cpu_pct"],
+                        f"the {n} trainees' apps together {_f(r['publisher_cpu_pct'])} %", "none stated", None))
+        out.append(_row(f"Class view, {n} trainees: alert to its tile drawn, p50 / p99 (n={d['n']})",
+                        f"{_f(d['p50'])} / {_f(d['p99'])} ms", d["p99"],
+                        f"the trainee's own alert delay, host clock, p50 / p99 {_f(own['p50'])} / "
+                        f"{_f(own['p99'])} ms (n={own['n']})", "none stated", None))
+    return out
+
+
 def build_rows(res: dict) -> list[dict]:
     rows: list[dict] = []
     a = res.get("alert")
@@ -147,6 +183,8 @@ def build_rows(res: dict) -> list[dict]:
                                  f"p99 <= {tgt:.0f} ms" if key == "r200" else "none stated", ok))
     elif a is not None:
         rows.append(_missing("Alert delay", a["error"]))
+
+    rows += class_rows(res.get("class"))
 
     h = res.get("host")
     off = res.get("offline", {})
@@ -247,6 +285,34 @@ def build_rows(res: dict) -> list[dict]:
     elif f is not None:
         rows.append(_missing("Firmware", f["error"]))
 
+    ch = res.get("chip")
+    if ch is not None and "error" not in ch:
+        fw, base = ch["firmware"], ch["baseline"]
+        k, kb = fw["cost_us"], base["cost_us"]
+        rows.append(_row("Firmware on the RP2040 (chip bench): timer callback, 16 ch",
+                         f"{_f(k['tick'])} µs", k["tick"], f"baseline firmware {_f(kb['tick'])} µs",
+                         "none stated", None))
+        rows.append(_row("Firmware on the RP2040: encode one DATA frame / write 47 B to USB",
+                         f"{_f(k['encode'])} / {_f(k['write_47B'])} µs", k["encode"],
+                         f"baseline {_f(kb['encode'])} / {_f(kb['write_47B'])} µs", "none stated", None))
+        for a, b in zip(fw["stream_16"], base["stream_16"]):
+            bad = a["lost"] + a["late_ticks"] + a["late_fault_events"]
+            ok = (a["cpu_busy"] <= ch["target_busy_200"] and not bad) if a["rate_hz"] == 200 else not bad
+            rows.append(_row(f"Firmware on the RP2040: core busy, 16 ch x {a['rate_hz']} Hz (lost {a['lost']}, late {a['late_ticks'] + a['late_fault_events']})",
+                             f"{_f(100 * a['cpu_busy'])} %", a["cpu_busy"],
+                             f"baseline {_f(100 * b['cpu_busy'])} % (lost {b['lost']}, late {b['late_ticks'] + b['late_fault_events']})",
+                             "<= 25 %, no loss or late tick" if a["rate_hz"] == 200 else "no loss or late tick", ok))
+        for n, need in (("16", 500), ("8", 1000)):
+            h = fw.get("highest", {}).get(n, {}).get("rate_hz")
+            rows.append(_row(f"Firmware on the RP2040: highest rate without loss or late tick, {n} ch",
+                             f"{h} Hz", h, "probed up to " + str(max(r["rate_hz"] for r in fw["highest"][n]["runs"])) + " Hz",
+                             f">= {need} Hz", h is not None and h >= need))
+        rows.append(_row("Firmware on the RP2040: main loop allocation, 16 ch x 200 Hz",
+                         f"{_f(fw['alloc_B_per_s'])} B/s", fw["alloc_B_per_s"],
+                         f"baseline {_f(base['alloc_B_per_s'])} B/s", "0 B/s", fw["alloc_B_per_s"] == 0))
+    elif ch is not None:
+        rows.append(_missing("Firmware on the RP2040 (chip bench)", ch["error"]))
+
     m = res.get("memory")
     if m is not None and "error" not in m:
         mins = m["signal_s"] / 60
@@ -330,12 +396,12 @@ def write_readme(path: Path, block: str) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny configuration (seconds, for a smoke run)")
-    ap.add_argument("--only", default=",".join(NAMES), help="comma-separated subset of " + ",".join(NAMES))
+    ap.add_argument("--only", default=",".join(NAMES), help="comma-separated subset of " + ",".join(NAMES + EXTRA) + " (chip only on request)")
     ap.add_argument("--out", default=str(HERE), help="where results.md and results.json go")
     ap.add_argument("--readme", default=None, help="also put the table into this README (<!-- BENCH --> marker)")
     a = ap.parse_args(argv)
     only = tuple(x.strip() for x in a.only.split(",") if x.strip())
-    bad = set(only) - set(NAMES)
+    bad = set(only) - set(NAMES) - set(EXTRA)
     if bad:
         ap.error(f"unknown benchmark(s): {', '.join(sorted(bad))}")
     cfg = QUICK if a.quick else FULL

@@ -13,8 +13,9 @@ Figures, over `seconds` after every trainee has a tile:
 * class view CPU share: CPU seconds of this process (pulling, model, drawing) / wall time,
   in % of one core; beside it the publisher process (the N trainees' apps together);
 * alert-to-tile delay: for every alert marker, the LSL clock when the first frame that
-  shows it was drawn minus the marker's timestamp (the alerting sample on the LSL clock);
-  p50 / p99;
+  shows it was drawn minus the moment the trainee's app had the alert (the marker's
+  `lsl_sent`, the same clock on loopback); p50 / p99. Also from the alerting sample's
+  timestamp (which includes a replay's own pacing lag when the publisher is short of CPU);
 * the trainee's own alert delay (true crossing to alert, the simulated glove in real time,
   benchmarks.alert_delay) measured in the same run, for the side-by-side row.
 
@@ -92,7 +93,7 @@ def measure_class(log_path: str, n: int, seconds: float, session: str) -> dict:
         fps = SETTINGS["fps"]
         period = 1.0 / fps
         seen = {k: len(t.alert_arrivals) for k, t in src.model.tiles.items()}
-        delays, frames, lost_tiles = [], 0, 0
+        delays, sample_delays, frames, lost_tiles = [], [], 0, 0
         c0, w0 = common.cpu_s("self"), time.monotonic()
         p0 = common.cpu_s(pub.pid)
         while time.monotonic() - w0 < seconds:
@@ -105,7 +106,10 @@ def measure_class(log_path: str, n: int, seconds: float, session: str) -> dict:
                 for k, t in src.model.tiles.items():
                     new = t.alert_arrivals[seen.get(k, 0):]
                     seen[k] = len(t.alert_arrivals)
-                    delays += [drawn - stamp for stamp, _, _ in new]
+                    # from the moment the trainee's app had the alert (its LSL clock, the
+                    # same as ours on loopback) to the frame that shows it
+                    delays += [drawn - sent for _, _, _, sent in new]
+                    sample_delays += [drawn - stamp for stamp, _, _, _ in new]
             frames += 1
             time.sleep(max(0.0, period - (time.monotonic() - t0)))
         wall = time.monotonic() - w0
@@ -116,7 +120,9 @@ def measure_class(log_path: str, n: int, seconds: float, session: str) -> dict:
                 "class_cpu_pct": 100.0 * cpu / wall, "publisher_cpu_pct": 100.0 * pcpu / wall,
                 "joined_s": joined_s, "alert_to_tile_ms": {k: v * 1e3 if isinstance(v, float) else v
                                                            for k, v in common.summary(delays).items()},
-                "max_lost_tiles": lost_tiles}
+                "alert_sample_to_tile_ms": {k: v * 1e3 if isinstance(v, float) else v
+                                            for k, v in common.summary(sample_delays).items()},
+                "max_lost_tiles": lost_tiles, "load_avg": os.getloadavg()}
     finally:
         if pub.poll() is None:
             try:

@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import time
+
+import numpy as np
 from pathlib import Path
 
 NAMES = ("Ana", "Ben", "Chloé", "Dev", "Eli", "<b>Fay</b>")
@@ -46,12 +48,18 @@ def main(argv=None) -> int:
         t0 = float(slog.samples.t_device_s[0])
         tm = [x["t_device_s"] - t0 for x in logged_alerts(slog) if x["rule"] == "too_much"]
         first_stage = min(e.t_device_s for e in slog.events if e.kind == "stage") - t0
-        starts = [tm[len(tm) // 2] - 6.0] + [first_stage + 5 + 25 * i for i in range(len(NAMES) - 1)]
+        # one trainee a few seconds before a too-much moment; the others where nothing
+        # too much happens around the time of the picture
+        dur = float(slog.samples.t_device_s[-1]) - t0
+        calm = [x for x in np.arange(first_stage + 2, dur - 30, 7.0)
+                if not any(x - 10 <= m <= x + 40 for m in tm)]
+        starts = [tm[len(tm) // 2] - 6.0] + calm[::max(1, len(calm) // (len(NAMES) - 1))][:len(NAMES) - 1]
         trainees = [Trainee(slog, n, start_s=s).start() for n, s in zip(NAMES, starts)]
         while not all(t.session.position_s() >= t.start_s for t in trainees):
             time.sleep(0.1)
         src = LslClass().start()
-        fig = plt.figure(figsize=(12, 5.6), dpi=100)
+        with plt.rc_context({"toolbar": "None"}):
+            fig = plt.figure(figsize=(12, 5.6), dpi=100)
         try:
             fig.canvas.manager.set_window_title("massage-glove class")
         except Exception:
@@ -69,7 +77,10 @@ def main(argv=None) -> int:
             if (ready and not state["shot"]) or time.monotonic() - state["t0"] > 90:
                 state["shot"] = True
                 fig.canvas.flush_events()
-                subprocess.run(["import", "-window", "root", "-crop", "1200x560+0+0", a.out], check=False)
+                w = fig.canvas.get_tk_widget()
+                top = w.winfo_toplevel()
+                geo = f"{top.winfo_width()}x{top.winfo_height()}+{top.winfo_rootx()}+{top.winfo_rooty()}"
+                subprocess.run(["import", "-window", "root", "-crop", geo, a.out], check=False)
                 timer.stop()
                 plt.close(fig)
         timer.add_callback(tick)

@@ -81,3 +81,21 @@ def test_svg_escapes_names_and_refuses_bad_numbers():
                 {"seconds": 3.0, "pct_in_band": 130.0}):
         with pytest.raises(ValueError, match="neck"):
             back_svg({"neck": bad}, NAMES)
+
+
+def test_stats_from_a_session_summary():
+    from massage_glove.backmap import stats_from_bands
+    from massage_glove.live.session import BandSummary
+    import numpy as np
+
+    bs = BandSummary(rate_hz=100.0)
+    on = np.ones(500, bool)                     # 5 s on the body per hand
+    bs.add("neck", "right", on, np.r_[np.zeros(400, int), np.ones(100, int)], 0)   # 4 s light (allowed)
+    bs.add("neck", "left", on[:200], np.zeros(200, int), 0)                       # 2 s light
+    bs.add(None, "right", on, np.zeros(500, int), 0)                              # no region: left out
+    stats = stats_from_bands(bs.as_dict())
+    assert set(stats) == {"neck"}
+    assert stats["neck"]["seconds"] == pytest.approx(5.0)
+    assert stats["neck"]["pct_in_band"] == pytest.approx(100.0 * 6.0 / 7.0, abs=0.05)
+    svg = back_svg(stats, NAMES)
+    assert "Neck and head: 0:05 worked, 86 % in band" in svg

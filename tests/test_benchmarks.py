@@ -22,7 +22,8 @@ from massage_glove.portable.forcemodel import ForceModel  # noqa: E402
 TINY = {"alert": {"seconds_200": 8.0, "seconds_1k": 6.0}, "host": {"max_blocks": 10},
         "cpu": {"seconds": 1.5}, "firmware": {"n_frames": 500, "seconds": 0.5},
         "fps": {"seconds": 0.2}, "memory": {"minutes": 1.0},
-        "offline": {"hours": 0.01, "unique_minutes": 0.2, "naive_s": 1.0}}
+        "offline": {"hours": 0.01, "unique_minutes": 0.2, "naive_s": 1.0},
+        "class": {"trainees": "3", "seconds": 3.0}}
 
 
 def positive(x) -> bool:
@@ -121,6 +122,16 @@ def test_fps_figures(results):
     assert positive(v["agg"]["blit_fps"]) and positive(v["agg"]["naive_fps"])
 
 
+def test_class_view_figures(results):
+    v = results["class"]
+    assert "error" not in v, v.get("error")
+    r = v["rows"][0]
+    assert r["trainees"] == 3 and r["frames"] > 0
+    assert positive(r["class_cpu_pct"]) and positive(r["publisher_cpu_pct"])
+    assert r["alert_to_tile_ms"]["n"] == 0 or positive(r["alert_to_tile_ms"]["p99"])
+    assert v["own_alert_delay"]["host_ms"]["n"] > 0
+
+
 def test_table_rows(results, tmp_path):
     rows = runner.build_rows(results)
     assert rows
@@ -130,7 +141,7 @@ def test_table_rows(results, tmp_path):
             assert positive(r["value"]) and r["target"]
     measures = " ".join(r["measure"] for r in rows)
     for what in ("Alert delay 200 Hz", "Alert delay 1 kHz", "Host cost", "CPU share", "Offline",
-                 "Live view", "Firmware", "Wire bytes", "RSS", "Log bytes"):
+                 "Live view", "Firmware", "Wire bytes", "RSS", "Log bytes", "Class view"):
         assert what in measures
     md = runner.table_md(rows)
     assert len(md.splitlines()) == len(rows) + 2

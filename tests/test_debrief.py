@@ -310,7 +310,8 @@ def _check_page(page):
     for tag, k, v in p.attrs:
         assert not k.startswith("on"), (tag, k)
         if tag == "img" and k == "src":
-            assert v.startswith("data:image/png;base64,")
+            # figures are PNGs; the back map is an SVG, which as an <img> runs no script
+            assert v.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,")), v[:40]
     # the names are there, as text
     assert "&lt;b onmouseover=alert(2)&gt;back&lt;/b&gt;" in page             # region
     assert "&lt;svg onload=alert(3)&gt;" in page                                # mark
@@ -588,3 +589,17 @@ def test_each_part_of_a_richer_review_says_why_it_lost_points():
     txt = render_text({**r, "trainee": "Ana", "start_time": "x", "duration_s": 60.0, "glove_id": "g", "skill": "trained",
                        "advice": [], "marks": [], "notes": [], "strokes": {"segments": [seg], "count": {"right": 30}}})
     assert "Too-much episodes" in txt and "-20.0" in txt
+
+
+def test_the_back_map_in_the_html_names_each_region_as_text(evil_outputs):
+    import base64
+    import re
+    page = evil_outputs["html"].read_text(encoding="utf-8")
+    m = re.search(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
+    assert m, "the review has no back map"
+    svg = base64.b64decode(m.group(1)).decode("utf-8")
+    assert svg.startswith("<svg") and "<script" not in svg.lower()
+    # a region the regions data does not know is not drawn (the back has only the ten); the
+    # ten are named from the data file
+    assert "onmouseover" not in svg
+    assert "Neck" in svg and "Kidney" in svg, svg[:400]

@@ -36,7 +36,7 @@ SITES = ("thumb", "index", "middle", "ring", "little", "knuckle_index", "knuckle
 T0_HOST = 1778313821.25
 
 
-def make_device(n_channels: int = 16, rate_hz: float = 200.0) -> DeviceInfo:
+def make_device(n_channels: int = 16, rate_hz: int = 200) -> DeviceInfo:
     chans = []
     for i in range(n_channels):
         hand = "right" if i < 8 else "left"
@@ -358,7 +358,7 @@ def test_damaged_chunk_in_the_middle_is_skipped_and_reported(tmp_path):
     (fmt.prologue() + fmt.encode_record(fmt.REC_HEADER, b'{"format":"other"}'), "format 'other'"),
     (fmt.prologue() + fmt.encode_record(fmt.REC_HEADER, fmt.encode_json(
         {"format": fmt.FORMAT_NAME, "version": 1, "device_meta": {"channels": []}})),
-     "device description is incomplete"),
+     "field `device_meta.glove_id`"),
     (fmt.prologue() + fmt.encode_record(fmt.REC_EVENT, b"{}"), "header is damaged"),
 ])
 def test_bad_files_raise_a_typed_error_naming_the_file(tmp_path, content, words):

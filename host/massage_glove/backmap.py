@@ -129,6 +129,22 @@ class BackMap:
         return True
 
 
+def stats_from_bands(bands: dict) -> dict:
+    """back_svg's stats from a session summary's "bands" ({region: {hand: {"on_body_s",
+    "in_allowed_s", ...}}}): time worked = the busier hand's time on the body, % in band over
+    both hands' time on the body."""
+    out = {}
+    for region, hands in bands.items():
+        if region == "none" or not isinstance(hands, dict):
+            continue
+        on = [float(h.get("on_body_s", 0.0)) for h in hands.values()]
+        ok = [float(h.get("in_allowed_s", 0.0)) for h in hands.values()]
+        total = sum(on)
+        out[region] = {"seconds": max(on, default=0.0),
+                       "pct_in_band": round(100.0 * sum(ok) / total, 1) if total > 0 else None}
+    return out
+
+
 def _fmt_pct(p) -> str:
     return "-" if p is None else f"{p:.0f} %"
 

@@ -133,6 +133,11 @@ def _load_script(spec: str | None, seed: int):
 def cmd_simulate(args) -> int:
     from .ports import register_sim
     from .sim.glove import SimGlove
+    from .protocol import MetaError, check_glove_id
+    try:
+        check_glove_id(args.glove_id)       # the same rule a host applies to the glove's META
+    except MetaError as e:
+        raise GloveError(f"--glove-id: {e}") from None
     script = _load_script(args.script, args.seed)
     hands = ("right", "left") if args.hands == "both" else (args.hands,)
     sim = SimGlove(script, hands=hands, glove_id=args.glove_id, mode=args.mode,

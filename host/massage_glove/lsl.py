@@ -217,7 +217,9 @@ class LslTap:
         self._outlets(g).marker({"type": "alert", "rule": a.rule, "severity": a.severity,
                                  "sensor": a.sensor, "region": a.region, "value": float(a.value),
                                  "limit": float(a.limit), "units": a.units, "text": a.text,
-                                 "t_device_s": float(a.t_s)}, float(a.t_s))
+                                 "t_device_s": float(a.t_s),
+                                 # when the trainee's app had the alert, on its LSL clock
+                                 "lsl_sent": self.pylsl.local_clock()}, float(a.t_s))
 
     def on_event(self, g, kind: str, t_dev, fields: dict) -> None:
         if g is None:

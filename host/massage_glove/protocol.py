@@ -344,10 +344,13 @@ class MetaError(ValueError):
 def _int(meta, key, lo, hi, path=None):
     v = meta.get(key) if isinstance(meta, dict) else None
     path = path or key
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+    # a whole number: 200 or 200.0 (JSON does not tell them apart), never 200.5, "200", true
+    whole = (isinstance(v, int) or (isinstance(v, float) and math.isfinite(v) and v == int(v))) \
+        and not isinstance(v, bool)
+    if not whole or not lo <= v <= hi:
         raise MetaError(path, f"a whole number from {lo} to {hi}",
                         v if key in meta else "nothing")
-    return v
+    return int(v)
 
 
 def _num(meta, key, lo_excl, hi, path=None):
@@ -433,7 +436,8 @@ def check_meta(meta: dict) -> None:
         lim = meta["limits"]
         full = (1 << meta["adc_bits"]) - 1
         if not isinstance(lim, list) or len(lim) != len(chans) or any(
-                isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= full for x in lim):
+                isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= full
+                or x != int(x) for x in lim):
             raise MetaError("limits", f"one whole number 0..{full} per channel", lim)
 
 

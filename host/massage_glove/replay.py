@@ -42,9 +42,9 @@ SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0)
 SEEK_STEP_S = 10.0
 CHUNK_S = 0.02                  # device seconds handed to the chain per step while playing
 FAST_CHUNK_S = 0.5              # the same without pacing (realtime=False)
-REPLAY_CONTROLS = ((" ", "pause / play"), (",", "back 10 s"), (".", "forward 10 s"),
-                   ("-", "slower"), ("+", "faster"), ("[", "previous moment"),
-                   ("]", "next moment"), ("0-9", "jump to a tenth"), ("q", "quit"))
+REPLAY_CONTROLS = ((" ", "pause"), (",", "-10s"), (".", "+10s"), ("-", "slower"),
+                   ("+", "faster"), ("[", "previous"), ("]", "next"), ("0-9", "jump"),
+                   ("q", "quit"))
 
 
 class LogLink:
@@ -90,7 +90,6 @@ class _Change:
 def _changes(slog, glove_index: int, rate_hz: float, tare_window_s: float) -> list[_Change]:
     t = np.asarray(slog.samples.t_device_s, np.float64)
     out = []
-    tares = 0
     for e in slog.events:
         if e.kind not in ("region", "stage", "tare", "mark"):
             continue
@@ -101,7 +100,6 @@ def _changes(slog, glove_index: int, rate_hz: float, tare_window_s: float) -> li
             # completed the quiet window: here, from the window's last sample (hands off,
             # so a few samples either way change no band)
             at = int(np.searchsorted(t, e.t_device_s - 0.5e-6, "left"))
-            tares += 1
         elif (e.fields.get("source") == "routine" or e.kind == "stage") and glove_index == 0:
             at = int(np.searchsorted(t, e.t_device_s - 0.5e-6, "left"))
         else:
@@ -353,8 +351,10 @@ class ReplaySession(LiveSession):
         status = (f"REPLAY {Path(self.slog.path).name}  {_clock(self.position_s())} / "
                   f"{_clock(self.duration_s)}  {state}  trainee {self.opt.trainee}")
         extra = dict(s.extra, controls=REPLAY_CONTROLS, replay=True)
+        # the playback's state where a view always shows it: beside the region's rule
+        note = status.split("  trainee")[0] + (f" - {s.region_note}" if s.region_note else "")
         return dataclasses.replace(s, region_keys=(), status=status, paused=self.play_paused,
-                                   extra=extra)
+                                   region_note=note, extra=extra)
 
 
 def _clock(s: float) -> str:

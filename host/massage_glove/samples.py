@@ -91,7 +91,9 @@ class SampleBlock:
                 number is a lost sample: dropped on the glove or lost on the cable).
     t_device_s: float64, device timestamp unwrapped, seconds since the first sample of
                 this link (restarts at a reconnect are joined so time keeps rising).
-    t_host_s:   float64, host wall-clock time (time.time()) when the frame was decoded.
+    t_host_s:   float64, host time when the frame was decoded: a label, the wall clock at
+                program start plus monotonic time since (link.host_clock), so a wall-clock
+                step moves no sample.
     counts:     uint16 (n, n_channels), raw ADC counts, columns in channel order.
     flags:      uint8, FLAG_* bits per sample.
     """
@@ -130,7 +132,7 @@ class LinkEvent:
     """Something the link saw besides samples.
 
     kind: "boot" | "drop" | "gap" | "disconnect" | "reconnect" | "limit" | "button" |
-          "fault" | "rate" | "corrupt"
+          "fault" | "rate" | "corrupt" | "stall" | "resume" | "clock"
     t_host_s: when the host saw it; t_device_s: device time where known (else None);
     detail: kind-specific fields, e.g. gap: {"first_seq", "missing", "seconds"}.
     """

@@ -40,7 +40,7 @@ CALIBRATION = {
          "fit_error": {"rms_n": 0.1, "max_n": 0.2, "rms_pct": 2, "max_pct": 4, "method": "residual"}},
         {"index": 1, "name": "R_index", "class": "fsr402", "r_divider_ohm": 1500,
          "r_bleed_ohm": 100000, "model": "pchip",
-         "params": {"g_s": [1e-5, 1e-4, 1e-3], "f_n": [0.5, 4, 30]}, "fit_error": None}]}
+         "params": {"g_s": [1e-4, 5e-4, 2.4e-3], "f_n": [0.5, 4, 30]}, "fit_error": None}]}
 
 PROFILE = {
     "format": "massage-glove/profile", "version": 1, "name": "instructor", "date": "2025-03-14",

@@ -50,7 +50,8 @@ def test_each_sensor_fault_is_reported_as_a_fault(faulty_run, kind, rule):
     if kind == "open":
         assert "reads nothing" in hits[0].fields["text"]
     if kind == "saturated":
-        assert "(over range)" in hits[0].fields["text"]
+        # the routine's own presses may be too much too: one of the alerts is the over range
+        assert any("> 20 N (over range)" in h.fields["text"] for h in hits)
         assert not _alerts(log, "sensor_broken", sensor)
     if kind != "saturated":
         # a broken sensor is never read as pressure: no band alert on it

@@ -187,7 +187,7 @@ def test_quit_during_a_rezero_exits_0(tmp_path, monkeypatch):
                 assert wait_until(lambda: (g.device_time_now() or 0) >= 3.0)
                 self.s.key("q")
 
-        monkeypatch.setattr(views, "choose_view", lambda session, headless=False: KeyView(session))
+        monkeypatch.setattr(views, "choose_view", lambda session, headless=False, **kw: KeyView(session))
         monkeypatch.chdir(tmp_path)
         rc = cli.main(["live", "--port", fg.port, "--region", "neck", "--headless",
                        "--no-bell", "--log-dir", str(tmp_path)])

@@ -275,7 +275,8 @@ def test_the_sessions_own_words_over_range_and_held():
     assert "> 20 N (over range)" in line and " 20.0 N" not in line
     assert text.splitlines().index(line) == min(i for i, x in enumerate(text.splitlines())
                                                 if re.match(r"[LR]_\w+ ", x))      # worst first
-    big = render(snap, width=120, height=40)
+    assert "light (held: medium" in text                             # cut short at 80 columns
+    big = render(snap, width=140, height=40)                           # in full on a wide one
     assert "light (held: medium, 5.2 N 0.4 s ago)" in big
     assert "held: medium, 5.2 N 0.4 s ago" in text                 # under the left hand's box
 

@@ -208,3 +208,16 @@ def test_over_range_samples_are_drawn_on_the_traces_and_held_bands_named():
     assert all(len(o.over_line.get_xdata()) == 0 for o in live.groups if o is not g)
     right = next(p for p in live.pictures if p.hand == "right")
     assert right.held_text.get_text() == "held: firm, 12.0 N 0.2 s ago"
+
+
+def test_long_texts_keep_their_line_count():
+    from massage_glove.live.view_mpl import ALERT_LINES, ALERT_WRAP, wrap_lines
+    text = ("Far too much pressure on the left thumb over the upper trapezius: 15.6 N, too much "
+            "starts at 15 N. Stop and ease off now.")
+    lines = wrap_lines(text, ALERT_WRAP, ALERT_LINES)
+    assert len(lines) == ALERT_LINES and lines[-1].endswith(" ...") and all(len(x) <= ALERT_WRAP for x in lines)
+    assert wrap_lines("Ease off.", ALERT_WRAP, ALERT_LINES) == ["Ease off."]
+    src, live = make()
+    src.alert(text)
+    step(src, live)
+    assert live.alert_banner.get_text().count("\n") == ALERT_LINES - 1

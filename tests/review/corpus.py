@@ -29,7 +29,7 @@ from massage_glove.portable.forcemodel import SITE_WEIGHTS
 from massage_glove.samples import Channel, DeviceInfo, SampleBlock
 from massage_glove.signal.calibration import PowerLaw, counts_from_conductance_s
 
-RATE_HZ = 200.0
+RATE_HZ = 200
 LEAD_IN_S = 2.0           # hands off at the start (the tare) and at the end
 LEAD_OUT_S = 2.0
 SITES = (("thumb", "fsr402"), ("index", "fsr402"), ("middle", "fsr402"), ("ring", "fsr402"),

@@ -20,7 +20,7 @@ SITES = (("thumb", "fsr402"), ("index", "fsr402"), ("middle", "fsr402"), ("ring"
 RESISTORS = {"fsr402": (1500.0, 100000.0), "fsr406": (680.0, 100000.0)}
 
 
-def make_device(rate_hz: float = 200.0, hands=("right", "left"), glove_id="test-glove") -> DeviceInfo:
+def make_device(rate_hz: int = 200, hands=("right", "left"), glove_id="test-glove") -> DeviceInfo:
     chans = []
     for h, hand in enumerate(hands):
         for i, (site, cls) in enumerate(SITES):
@@ -29,7 +29,7 @@ def make_device(rate_hz: float = 200.0, hands=("right", "left"), glove_id="test-
                                  cls, rd, rb))
     return DeviceInfo(glove_id=glove_id, firmware="1.0.0", board="test", protocol=1,
                       hands=tuple(hands), channels=tuple(chans), adc_bits=12, vref_v=3.3,
-                      rate_hz=rate_hz, min_rate_hz=1.0, max_rate_hz=1000.0, ts_bits=30,
+                      rate_hz=rate_hz, min_rate_hz=1, max_rate_hz=1000, ts_bits=30,
                       seq_bits=16, ring_slots=512)
 
 

@@ -55,3 +55,6 @@ def test_warm_up_is_told_only_after_several_misses(heavy):
     for hand in {a.hand for a in warm}:
         first = min((a for a in warm if a.hand == hand), key=lambda a: a.t_s)
         assert first.episode >= misses      # the 4th firm press before the warm-up, not the 1st
+        # and not nagging: prompts of one hand at least holdoff_s apart, across presses
+        ts = sorted(a.t_s for a in warm if a.hand == hand)
+        assert all(b - a >= ps.rules["too_deep_too_fast"].holdoff_s for a, b in zip(ts, ts[1:]))

@@ -403,3 +403,19 @@ def test_a_region_change_never_holds_back_pressure_alerts():
     st = [x for x in a if x.rule == "static_pressure"]
     limit = default_profile_set().regions["spine"].static_max_s
     assert st and st[0].t_s >= 3.0 + max(settle, limit)
+
+
+def test_a_reminder_never_tells_a_force_under_the_limit():
+    """A press reminded every holdoff_s ends just before its reminder: the band is still
+    held (dwell, hysteresis) but the force is back under the edge, so no reminder says
+    "too much ... 1 N"."""
+    hold = default_profile_set().rules["too_much"].holdoff_s
+    f = zeros(hold + 3)
+    start = int(1.0 * RATE)
+    f[start:start + int(hold * RATE) - 4, MID] = 16.0    # ends 20 ms before the reminder
+    f[start + int(hold * RATE) - 4:, MID] = 1.0
+    a = rules_of(run(f, "upper_trapezius"), "too_much")
+    assert len(a) == 1 and a[0].value >= a[0].limit
+    f[start + int(hold * RATE) - 4:start + int(hold * RATE) + 40, MID] = 16.0   # still pressing
+    a = rules_of(run(f, "upper_trapezius"), "too_much")
+    assert len(a) == 2 and a[1].repeat and all(x.value >= x.limit for x in a)

@@ -126,3 +126,56 @@ def test_a_name_with_markup_or_escapes_is_shown_as_text(classroom):
     assert any("<b>$x^2$</b>" in s for s in shown)        # literally, not as mathtext
     assert all("\x1b" not in s for s in shown)
     plt.close(fig)
+
+
+def test_a_key_opens_the_trainees_full_live_view(classroom):
+    from massage_glove.classview.views import open_remote
+    from massage_glove.live.view_term import render
+    cls, trainees, slog = classroom
+    tiles = cls.tiles()
+    i = next(k for k, t in enumerate(tiles) if t.name == "ben")
+    key = "123456789"[i]
+    assert _wait(lambda: cls.trainees[tiles[i].key].forces_info is not None)
+    remote = open_remote(cls, tiles, key)
+    assert remote is not None
+    try:
+        assert _wait(lambda: len(remote.snapshot().trace_t) > 200, 10.0)
+        snap = remote.snapshot()
+        assert [v.name for v in snap.sensors] == slog.channel_names
+        assert snap.trace_force.shape == (len(snap.trace_t), len(slog.channel_names))
+        # the hands' bands as ben's own view shows them (within a band change)
+        assert _wait(lambda: remote.snapshot().hand_band == trainees["ben"].session.snapshot().hand_band, 5.0)
+        assert "ben" in render(snap, width=100)
+        remote.key("q")
+        assert not remote.running
+    finally:
+        remote.close()
+
+
+def test_the_terminal_version_draws_every_tile(classroom):
+    import io
+    import threading as _threading
+
+    from massage_glove.classview.views import ClassTermView
+    cls, trainees, _ = classroom
+    class Source:                    # the class source, stopped by the test after 1.5 s
+        running = True
+        tiles = staticmethod(cls.tiles)
+
+        def stop(self):
+            self.running = False
+
+    src = Source()
+    out = io.StringIO()
+    view = ClassTermView(src, fps=10, stream=out, stdin=io.StringIO())
+    stopper = _threading.Timer(1.5, src.stop)
+    stopper.start()
+    try:
+        view.run()
+    finally:
+        stopper.cancel()
+    text = out.getvalue()
+    assert view.frames >= 1
+    for name in ("ana", "ben"):
+        assert name in text
+    assert "\x1b[31mRED" not in text

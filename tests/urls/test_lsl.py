@@ -130,3 +130,53 @@ def test_an_inlet_gets_the_forces_bands_and_every_marker(heavy_log, pylsl_loopba
     assert abs(mts[first] - ts[k]) < 1e-5
     region = next(m for m in markers if m["type"] == "region" and m.get("region"))
     assert "allowed" in region and "name" in region
+
+
+def test_live_lsl_streams_the_sessions_forces(pylsl_loopback, tmp_path):
+    """`live --lsl` on the simulated glove: the forces stream carries the session's forces
+    (every sample the log holds, in order, timestamps 1/rate apart on the device clock)."""
+    import contextlib
+    import io
+    import json as _json
+
+    from massage_glove import cli
+    pylsl = pylsl_loopback
+    got = ([], [])
+    stop = threading.Event()
+    inlet_box = {}
+
+    def listen():
+        found = pylsl.resolve_byprop("source_id", source_id("lsl-live", "lia", "forces"), 1, 20.0)
+        if not found:
+            return
+        inlet = pylsl.StreamInlet(found[0], max_buflen=60)
+        inlet.open_stream(timeout=5.0)
+        inlet_box["info"] = inlet.info(timeout=5.0)
+        while not stop.is_set():
+            d, ts = inlet.pull_chunk(timeout=0.2, max_samples=4096)
+            got[0].extend(d)
+            got[1].extend(ts)
+        inlet.close_stream()
+
+    th = threading.Thread(target=listen, daemon=True)
+    th.start()
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = cli.main(["live", "--port", "sim://?trainee=good&seed=2&glove_id=lsl-live&lead_in=1",
+                       "--region", "paraspinals", "--trainee", "lia", "--headless", "--json",
+                       "--no-bell", "--duration", "8", "--lsl", "--log-dir", str(tmp_path)])
+    time.sleep(1.0)
+    stop.set()
+    th.join(timeout=5)
+    s = _json.loads(buf.getvalue())
+    assert rc == 0 or s["problems"] == [], s["problems"]
+    assert "info" in inlet_box, "the live session's forces stream was found on loopback"
+    f = np.asarray(got[0], np.float32)
+    ts = np.asarray(got[1])
+    log = load(s["gloves"][0]["log"])
+    assert f.shape[1] == len(log.channel_names)
+    # the inlet connected a moment after the stream appeared: what it got is the tail
+    assert len(ts) >= 0.5 * len(log.samples)
+    assert np.all(np.diff(ts) > 0)
+    dt = np.diff(log.samples.t_device_s[-len(ts):])
+    assert np.allclose(np.diff(ts), dt, atol=2e-6)

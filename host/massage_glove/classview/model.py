@@ -77,7 +77,7 @@ class Tile:
     ended: bool = False
     _in_episode: bool = False
     _last_too_much: float = -math.inf
-    alert_arrivals: list = field(default_factory=list)  # (alert stamp, arrival time) for the benchmark
+    alert_arrivals: list = field(default_factory=list)  # (stamp, arrival, rule, sent) for the benchmark
 
     @property
     def pct_in_target(self) -> float | None:
@@ -149,7 +149,9 @@ class ClassModel:
                 t.last_alert = _text(m.get("text"))
                 t.last_alert_severity = _text(m.get("severity"), 16)
                 t.last_alert_at = float(st)
-                t.alert_arrivals.append((float(st), now, _text(m.get("rule"), 40)))
+                sent = m.get("lsl_sent")
+                sent = float(sent) if isinstance(sent, (int, float)) and math.isfinite(sent) else float(st)
+                t.alert_arrivals.append((float(st), now, _text(m.get("rule"), 40), sent))
             elif kind in ("region", "status"):
                 name = m.get("name") if kind == "region" else m.get("region_name")
                 if isinstance(name, str):

@@ -39,7 +39,12 @@ class RemoteTrainee:
         self.t = deque(maxlen=L)
         self.f = deque(maxlen=L)
         self.band = np.full(n + 2, -1, np.int8)
-        self.edges = np.tile([np.nan, np.nan, np.nan], (n, 1))
+        # until the trainee's region (or status) marker brings the region's edges: the
+        # sensor class's own (data/bands.json), so the view can always draw its bars
+        from ..signal import default_profile_set
+        classes = default_profile_set().classes
+        self.edges = np.array([classes[c[3]].edges_n if c[3] in classes else (4.0, 9.0, 15.0)
+                               for c in chans], np.float64).reshape(n, 3)
         self.region_name, self.allowed, self.stage = "no region chosen", 3, ""
         self.alerts: deque = deque(maxlen=50)
         self.running = True
@@ -71,7 +76,9 @@ class RemoteTrainee:
                         e = obj.get("edges_n")
                         if isinstance(e, list) and len(e) == len(self.channels):
                             try:
-                                self.edges = np.asarray(e, np.float64).reshape(len(self.channels), 3)
+                                edges = np.asarray(e, np.float64).reshape(len(self.channels), 3)
+                                if np.isfinite(edges).all():
+                                    self.edges = edges
                             except ValueError:
                                 pass
                         nm = obj.get("name") if obj.get("type") == "region" else obj.get("region_name")

@@ -36,6 +36,7 @@ class _Trainee:
         self.bands = None
         self.markers = None
         self.forces_info = None
+        self.infos = {}           # kind -> the resolver's StreamInfo (with its endpoints)
         self.uids = {}
         self.opening = set()
         self.asking = set()
@@ -157,6 +158,7 @@ class LslClass:
                 log.info("stream %s: %s", sid, e)
                 return
             t.uids[kind] = info.uid()
+            t.infos[kind] = info
             if kind == "markers":
                 t.markers = inlet
                 return

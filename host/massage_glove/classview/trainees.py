@@ -1,6 +1,6 @@
 """Simulated trainees for the class view: recorded sessions replayed live, each on LSL.
 
-    massage-glove class-demo LOG --trainees 6 --loopback
+    massage-glove class-demo LOG --trainees 6 --loopback    (then: massage-glove class --loopback)
 
 Each trainee is a ReplaySession of LOG (the live chain on the recorded counts, at the
 recorded pace, from its own start offset, looping) with an LslTap under its own name:

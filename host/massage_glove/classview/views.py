@@ -13,6 +13,9 @@ from .render import TILE_KEYS, band_colour, flash_phase, health, pct, render_tex
 log = logging.getLogger(__name__)
 
 TILE_W_IN, TILE_H_IN = 3.2, 1.9
+# terminal control: cursor home, clear to end of line / screen, hide / show the cursor, clear
+_HOME, _CLEAR_EOL, _CLEAR_EOS = "\x1b[H", "\x1b[K", "\x1b[J"
+_HIDE_CURSOR, _SHOW_CURSOR, _CLEAR = "\x1b[?25l", "\x1b[?25h", "\x1b[2J"
 
 
 class ClassTermView:
@@ -29,7 +32,6 @@ class ClassTermView:
                            flash_on=flash_phase(time.monotonic())), tiles
 
     def run(self) -> None:
-        from ..live.view_term import _CLEAR, _CLEAR_EOL, _CLEAR_EOS, _HIDE_CURSOR, _HOME, _SHOW_CURSOR
         from ..live.view_term import TermView, _isatty, _Keyboard
         tty = _isatty(self.stream)
         keys = _Keyboard(self.stdin) if _isatty(self.stdin) else None
@@ -88,12 +90,11 @@ def open_remote(source, tiles, k: str):
     if i >= len(tiles):
         return None
     tr = source.trainees.get(tiles[i].key)
-    if tr is None or tr.forces_info is None or tr.bands is None or tr.markers is None:
+    if tr is None or tr.forces_info is None or "bands" not in tr.infos or "markers" not in tr.infos:
         return None
     from .remote import RemoteTrainee
     try:
-        return RemoteTrainee(source.pylsl, tr.forces_info, tr.bands.info(timeout=2.0),
-                             tr.markers.info(timeout=2.0))
+        return RemoteTrainee(source.pylsl, tr.forces_info, tr.infos["bands"], tr.infos["markers"])
     except Exception as e:
         log.warning("cannot open %s's streams: %s", tiles[i].name, e)
         return None
@@ -139,6 +140,8 @@ class ClassFigure:
                 ax.text(0.95, 0.9, t.reason.upper(), fontsize=9, color="#d62728", weight="bold",
                         va="top", ha="right", parse_math=False)
             where = safe_text(t.region_name + (f" / {t.stage_name}" if t.stage_name else ""), 60)
+            if len(where) > 46:
+                where = where[:45] + "…"
             ax.text(0.05, 0.72, where, fontsize=8, va="top", parse_math=False, clip_on=True)
             for k, hnd in enumerate(t.hands[:2]):
                 b = "none" if t.lost else t.hand_band.get(hnd, "none")
@@ -146,7 +149,7 @@ class ClassFigure:
                 ax.add_patch(mp.Rectangle((x0, 0.4), 0.43, 0.17, fc=band_colour(b), ec="none"))
                 from ..live.state import BAND_LABELS
                 ax.text(x0 + 0.215, 0.485, f"{hnd[0].upper()}  {BAND_LABELS.get(b, b)}", fontsize=9,
-                        ha="center", va="center", color="white" if b not in ("none",) else "black",
+                        ha="center", va="center", color="black" if b in ("none", "light", "firm") else "white",
                         weight="bold", parse_math=False)
             ax.text(0.05, 0.33, f"in target {pct(t)}    too much x{t.episodes}", fontsize=8, va="top",
                     parse_math=False)
@@ -239,6 +242,43 @@ def register(sub) -> None:
     s.add_argument("--loopback", action="store_true",
                    help="LSL on this machine only (a demo or test with simulated trainees)")
     s.set_defaults(func=cmd_class)
+    s = sub.add_parser("class-demo", help="simulated trainees for the class view: a recording "
+                                          "replayed live by several trainees, each on LSL")
+    s.add_argument("log", metavar="LOG")
+    s.add_argument("--trainees", type=int, default=6)
+    s.add_argument("--loopback", action="store_true", help="LSL on this machine only (as class --loopback)")
+    s.add_argument("--duration", type=float, default=None)
+    s.set_defaults(func=cmd_class_demo)
+
+
+def cmd_class_demo(args) -> int:
+    from ..errors import GloveError
+    if not 1 <= args.trainees <= 60:
+        raise GloveError(f"--trainees {args.trainees}: expected 1 .. 60")
+    if args.loopback:
+        from ..lsl_config import use_loopback
+        use_loopback(os.environ.get("MASSAGE_GLOVE_LSL_SESSION", "massage-glove-class"))
+    from ..log import load
+    from .trainees import Trainee
+    slog = load(args.log)
+    t0 = float(slog.samples.t_device_s[0])
+    dur = float(slog.samples.t_device_s[-1]) - t0
+    stages = [e.t_device_s - t0 for e in slog.events if e.kind == "stage" and e.t_device_s is not None]
+    first = min(stages) if stages else 0.0
+    span = max(1.0, dur - first - 10.0)
+    trainees = [Trainee(slog, f"trainee {i + 1:02d}", start_s=first + i * span / args.trainees).start()
+                for i in range(args.trainees)]
+    print(f"{args.trainees} simulated trainees streaming on LSL; Ctrl-C to stop", file=sys.stderr)
+    t_end = time.monotonic() + args.duration if args.duration else None
+    try:
+        while t_end is None or time.monotonic() < t_end:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for t in trainees:
+            t.stop()
+    return 0
 
 
 def cmd_class(args) -> int:

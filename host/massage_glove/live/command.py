@@ -213,6 +213,8 @@ def run_session(args, *, practice: bool = False) -> dict:
         if routine is None and args.region is None:
             _say("no --region and no --routine: press a region key to choose where you work")
         session = LiveSession(links, opts)
+        for g in session.gloves:
+            _say(_calibration_line(g, opts.calibration_dir))
         if getattr(args, "lsl", False):
             from ..lsl import LslTap
             session.opt.taps = (LslTap(session),)
@@ -241,6 +243,20 @@ def run_session(args, *, practice: bool = False) -> dict:
             link.close()
         for sim in sims:
             sim.close()
+
+
+def _calibration_line(g, directory) -> str:
+    """Which calibration a glove's forces come from, said before the session starts: a
+    file picked up without being named (./calibration, the simulated glove's own) is
+    always named."""
+    from ..signal.calibration import calibration_path
+    from .session import calibration_file
+    path = calibration_file(g.calibration)
+    if path:
+        return f"glove {g.label}: forces from the calibration file {path}"
+    where = (f"no calibration file {calibration_path(g.info.glove_id, directory)}" if directory
+             else "no calibration folder (./calibration or --calibration-dir)")
+    return f"glove {g.label}: {where}: forces from nominal FSR curves (may be off by 30 % or more)"
 
 
 def _report(summary: dict, args) -> None:

@@ -869,10 +869,16 @@ class LiveSession:
                 "glove_id": g.label, "firmware": g.info.firmware, "samples": g.samples,
                 "rate_hz": g.pipeline.rate_hz, "tared": g.tared,
                 "link": {k: v for k, v in vars(st).items() if isinstance(v, (int, float))},
-                "log": str(w.path) if w is not None else None,
+                "log": str(w.path) if w is not None and not w.vanished else None,
+                "calibration": calibration_file(g.calibration),
                 "log_error": str(w.failed) if w is not None and w.failed else None,
             })
         return out
+
+
+def calibration_file(cal: Calibration | None) -> str | None:
+    """The calibration file a glove's forces come from (None: nominal curves)."""
+    return cal.source if cal is not None and not cal.is_nominal and cal.source else None
 
 
 def _fault_text(bits: int) -> str:

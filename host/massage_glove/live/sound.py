@@ -203,17 +203,18 @@ class CueDecider:
                 out.append(("firm", ""))
             self._bands[hand] = band
         for a in sorted(s.alerts, key=lambda a: -a.age_s):           # oldest first
-            key = (round(a.t_s, 4), a.rule, a.sensor, a.text)
+            key = (round(a.t_s, 4), a.rule, a.sensor, a.message or a.text)   # text gains "N s ago: "
             if key in self._seen:
                 continue
             self._seen.add(key)
             if self._first and a.age_s > 1.0:
                 continue                       # already old when sound started
+            said = getattr(a, "message", "") or a.text          # the sentence, without "N s ago"
             if a.severity == "danger":
                 alarm = True
-                out.append(("speech", a.text))
+                out.append(("speech", said))
             else:
-                out.append(("prompt", a.text))
+                out.append(("prompt", said))
         self._first = False
         if len(self._seen) > 2000:             # alerts leave the snapshot after a few seconds
             self._seen = {k for k in self._seen if k[0] >= s.t_s - 60.0}

@@ -54,7 +54,7 @@ ALERT_WRAP = 58                    # characters per banner line
 ALERT_LINES = 2                    # banner lines at most (the full sentence is in the log)
 OLDER_ALERT_CHARS = 60             # one line each under the routine
 KEYS_LINE_CHARS = 92               # key legend line length (monospace, clear of the problems box)
-STAGE_TITLE_CHARS = 36            # clear of the countdown
+STAGE_TITLE_CHARS = 40            # clear of the countdown
 INSTRUCTION_WRAP = 56             # characters per instruction line
 INSTRUCTION_LINES = 3              # lines at most (the routine's instructions are written short)
 LONG_LABEL_SHRINK = 0.7            # font of a hand's band name longer than "TOO MUCH"
@@ -135,6 +135,18 @@ def fit_band_labels(bounds_px, label_px: float, fit: float = BAND_LABEL_FIT) -> 
     Each name sits at its band's middle, so names shown this way never overlap each other.
     """
     return [(hi - lo) >= fit * label_px for lo, hi in zip(bounds_px[:-1], bounds_px[1:])]
+
+
+def wrap_lines(text: str, width: int, lines: int) -> list[str]:
+    """`text` wrapped to at most `lines` lines of `width` characters; cut text ends in " ..."."""
+    out = textwrap.wrap(text, width)
+    if len(out) > lines:
+        out = out[:lines]
+        last = out[-1]
+        while len(last) + 4 > width and " " in last:
+            last = last.rsplit(" ", 1)[0]
+        out[-1] = last + " ..."
+    return out
 
 
 def over_range_runs(x: np.ndarray, f: np.ndarray, over, columns) -> tuple[np.ndarray, np.ndarray]:
@@ -455,7 +467,7 @@ class LiveFigure:
                                    bbox=dict(boxstyle="round,pad=0.3", facecolor=BAND_COLOURS["none"], lw=0))
         self.note_text = fig.text(0.175, 0.885, "", fontsize=14, va="center", ha="left", color=TEXT_DARK,
                                   linespacing=1.1)
-        self.stage_title = animated(fig.text(0.60, 0.965, "", fontsize=17, fontweight="bold",
+        self.stage_title = animated(fig.text(0.60, 0.965, "", fontsize=16, fontweight="bold",
                                              va="center", ha="left", color=TEXT_DARK))
         self.stage_instr = animated(fig.text(0.60, 0.925, "", fontsize=14.5, va="top", ha="left",
                                              color=TEXT_DARK, linespacing=1.1))
@@ -666,11 +678,8 @@ class LiveFigure:
         if st is not None:
             self.stage_title.set_text(textwrap.shorten(clean(f"Stage {st.index + 1}/{st.count}: {st.name}"),
                                                        STAGE_TITLE_CHARS, placeholder=" ..."))
-            lines = textwrap.wrap(clean(st.instruction), INSTRUCTION_WRAP)
-            if len(lines) > INSTRUCTION_LINES:
-                lines = lines[:INSTRUCTION_LINES]
-                lines[-1] = textwrap.shorten(lines[-1] + " ...", INSTRUCTION_WRAP, placeholder=" ...")
-            self.stage_instr.set_text("\n".join(lines))
+            self.stage_instr.set_text("\n".join(wrap_lines(clean(st.instruction), INSTRUCTION_WRAP,
+                                                            INSTRUCTION_LINES)))
             self.stage_next.set_text(clean(f"Next: {st.next_name}") if st.next_name else "Last stage")
             self.stage_clock.set_text(_countdown(st.remaining_s))
             self.stage_clock.set_color(BAND_COLOURS["too_much"] if st.remaining_s <= 5 else TEXT_DARK)
@@ -685,8 +694,7 @@ class LiveFigure:
             a = shown[0]
             colour = SEVERITY_COLOURS.get(a.severity, SEVERITY_COLOURS["danger"])
             on = alert_flash_on(a.age_s)
-            self.alert_banner.set_text("\n".join(textwrap.wrap(
-                textwrap.shorten(clean(a.text), ALERT_WRAP * ALERT_LINES, placeholder=" ..."), ALERT_WRAP)))
+            self.alert_banner.set_text("\n".join(wrap_lines(clean(a.text), ALERT_WRAP, ALERT_LINES)))
             self.alert_banner.set_color("white" if on else colour)
             self.alert_banner.get_bbox_patch().set_facecolor(colour if on else "white")
             self.alert_banner.get_bbox_patch().set_edgecolor(colour)

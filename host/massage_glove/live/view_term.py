@@ -42,7 +42,8 @@ ALERT_SHOW_S = 5.0           # alerts stay listed this long
 MARK_SHOW_S = 4.0            # a mark is acknowledged this long
 BAR_HEADROOM = 1.35          # bar full scale = too-much edge x this
 LINE_PERIOD_S = 1.0          # compact line interval when the output is not a terminal
-MIN_BAR = 24                 # cells of a force bar at least (when the words are long)
+MIN_BAR = 24                 # cells of a force bar (two columns need room for this)
+WORDS_MIN = 19               # "> 20 N (over range)" in full
 TWO_COLUMNS_AT = 110         # from this width, the hands' sensors side by side
 DEFAULT_CONTROLS = ((" ", "pause / resume"), ("m", "mark a moment"), ("z", "zero the sensors"),
                     ("q", "quit"))
@@ -173,6 +174,11 @@ def _header(s: LiveSnapshot, width: int, lines: int) -> Text:
     if s.paused:
         t.append("   ")
         t.append(" PAUSED: space resumes ", style="bold reverse")
+    clock = f"{_clock(s.t_s)}"
+    room = width - len(t.plain) - len(clock)
+    if room >= 2:
+        t.append(" " * room)
+        t.append(clock, style="dim")
     if lines > 1 and s.region_note:
         t.append("\n")
         t.append(clean(s.region_note), style="italic")
@@ -231,9 +237,9 @@ def _hand_panels(s: LiveSnapshot, height: int = 3):
 def _sensor_rows(s: LiveSnapshot, sensors: list, width: int, rows: int) -> Table:
     """`rows` lines: a title, then the sensors in the given order with bars as wide as fits."""
     name_w = max([len(clean(v.name)) for v in s.sensors] + [4])
-    # the words get what the bar (at least MIN_BAR cells) leaves; longer ones end in "…"
-    word_w = min(max([len(_band_word(v)) for v in sensors] + [6]),
-                 max(12, width - name_w - 8 - 4 - MIN_BAR))
+    # a fixed share for the words, whatever they say now (the layout does not jump when a
+    # held band appears); longer words end in "…" (the hand's box has the held band in full)
+    word_w = max(WORDS_MIN, min(40, (width - name_w - 12) * 2 // 5))
     bar_w = max(8, width - name_w - 8 - word_w - 4)
     g = Table.grid(padding=(0, 1))
     g.add_column(no_wrap=True, width=name_w)
@@ -541,7 +547,7 @@ class TermView:
             t0 = time.monotonic()
             snap = self.source.snapshot()
             for a in reversed(snap.alerts):
-                key = (a.t_s, a.rule, a.sensor, a.text)
+                key = (a.t_s, a.rule, a.sensor, a.message or a.text)
                 if key not in self._seen_alerts:
                     self._seen_alerts.add(key)
                     self._write(f"ALERT {_clock(a.t_s)} {a.severity}: {clean(a.text)}\n")

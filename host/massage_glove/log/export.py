@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import LogWriteError
+from ..privatefile import replace_private
 from ..samples import SampleBlock
 from .reader import LogEvent, LogReader, SessionLog
 
@@ -36,13 +37,10 @@ def csv_cell(value):
 
 
 def open_private(path: str | os.PathLike):
-    """Open a text file for writing, created (or truncated) with mode 0600."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-    except OSError:
-        pass
-    return os.fdopen(fd, "w", newline="", encoding="utf-8")
+    """A text file to write, mode 0600 whatever the umask, written to a new temporary file
+    and renamed over `path` when the `with` block ends: a symlink at `path` is replaced,
+    never followed (privatefile.replace_private). Use as `with open_private(p) as f:`."""
+    return replace_private(path, "w", newline="")
 
 
 def write_csv(path: str | os.PathLike, columns, rows: Iterable) -> Path:

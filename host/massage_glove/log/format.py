@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import strictjson
 from ..samples import SampleBlock
 
 FORMAT_NAME = "massage-glove/session-log"
@@ -50,6 +51,7 @@ MAX_CHANNELS = 255
 BYTES_PER_ROW_FIXED = 8 + 8 + 8 + 1       # seq, t_device, t_host, flags
 MAX_CHUNK_DECODED = 64 * 1024 * 1024      # refuse chunks that would inflate beyond this
 ZLIB_LEVEL = 6
+_TIME_ENCODINGS = (TIME_FLOAT64, TIME_MICROS_DIV, TIME_MICROS_MUL)
 _MICROS_LIMIT = float(2 ** 53) / 1e6      # larger |t| cannot be an exact microsecond count
 
 
@@ -213,9 +215,10 @@ def encode_json(obj: dict) -> bytes:
 
 
 def decode_json(payload: bytes) -> dict:
-    """ValueError unless the payload is a UTF-8 JSON object."""
+    """ValueError unless the payload is a UTF-8 JSON object, parsed strictly (no duplicate
+    keys, no integers of more than 20 digits, no NaN/Infinity: strictjson.py)."""
     try:
-        obj = json.loads(payload.decode("utf-8"))
+        obj = strictjson.loads(payload.decode("utf-8"))
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if not isinstance(obj, dict):
@@ -324,8 +327,9 @@ def chunk_shape(payload: bytes) -> tuple[int, int]:
     return n, n_ch
 
 
-def decode_chunk(payload: bytes) -> SampleBlock:
-    """Inverse of encode_chunk. ChunkError when the payload does not decode."""
+def decode_chunk(payload: bytes, max_rows: int | None = None) -> SampleBlock:
+    """Inverse of encode_chunk. ChunkError when the payload does not decode, or claims more
+    than `max_rows` rows (checked before anything is decompressed)."""
     if len(payload) < CHUNK_HEAD_SIZE:
         raise ChunkError(f"sample chunk of {len(payload)} bytes is shorter than its header")
     codec, td_enc, th_enc, _, n_ch, n = CHUNK_HEAD.unpack_from(payload, 0)
@@ -333,6 +337,10 @@ def decode_chunk(payload: bytes) -> SampleBlock:
         raise ChunkError(f"unknown sample codec {codec}")
     if not 1 <= n_ch <= MAX_CHANNELS:
         raise ChunkError(f"sample chunk claims {n_ch} channels")
+    if td_enc not in _TIME_ENCODINGS or th_enc not in _TIME_ENCODINGS:
+        raise ChunkError(f"unknown time encoding {td_enc}/{th_enc}")
+    if max_rows is not None and n > max_rows:
+        raise ChunkError(f"sample chunk claims {n} rows, more than the {max_rows} the log allows")
     expected = n * chunk_row_bytes(n_ch)
     if expected > MAX_CHUNK_DECODED:
         raise ChunkError(f"sample chunk claims {n} rows ({expected} bytes decoded)")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .. import paths as _paths
 from ..errors import LogWriteError
+from ..privatefile import make_private_dir
 
 ENV_SESSIONS = "MASSAGE_GLOVE_SESSIONS"
 LOG_SUFFIX = ".mglog"
@@ -17,14 +18,15 @@ def sessions_dir(*, create: bool = True) -> Path:
     """The sessions directory: $MASSAGE_GLOVE_SESSIONS, else
     $XDG_DATA_HOME/massage-glove/sessions (~/.local/share/massage-glove/sessions).
 
-    The default directory is created when missing (create=True). A directory named in
-    MASSAGE_GLOVE_SESSIONS is never created (a typo there should not scatter logs): opening
-    a log in it then says it does not exist.
+    The default directory is created when missing (create=True), 0700 like every part of
+    it this creates (logs hold personal data; privatefile.py), whatever the umask. A
+    directory named in MASSAGE_GLOVE_SESSIONS is never created (a typo there should not
+    scatter logs): opening a log in it then says it does not exist.
     """
     d = _paths.sessions_dir().expanduser()
     if create and not os.environ.get(ENV_SESSIONS):
         try:
-            d.mkdir(parents=True, exist_ok=True)
+            make_private_dir(d)
         except OSError as e:
             raise LogWriteError(
                 f"cannot create the sessions directory {d}: {e.strerror or e}. Set "
@@ -56,7 +58,7 @@ def new_session_path(trainee: str, start_time: _dt.datetime | None = None,
     name = session_file_name(trainee, start_time)
     p = d / name
     k = 2
-    while p.exists():
+    while os.path.lexists(p):          # a dangling symlink is taken too: never written through
         p = d / f"{name[:-len(LOG_SUFFIX)]}-{k}{LOG_SUFFIX}"
         k += 1
     return p

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import LogFormatError, LogReadError
+from ..errors import DataFileError, LogFormatError, LogReadError
 from ..samples import DeviceInfo, SampleBlock
+from ..signal.datafile import Node
 from . import format as fmt
+from . import validate
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,13 @@ class LogReader:
         if header.get("format") != fmt.FORMAT_NAME:
             raise self._fail(f"the header names format {header.get('format')!r}, expected "
                              f"{fmt.FORMAT_NAME!r}")
+        from ..limits import limits
+        try:
+            validate.check_header(Node(f"{self.path}: header", "", header), limits().max_chunk_rows)
+        except DataFileError as e:
+            raise LogFormatError(str(e), path=self.path) from None
+        stated = (header.get("writer") or {}).get("max_chunk_rows")
+        self.max_chunk_rows = min(stated or limits().max_chunk_rows, limits().max_chunk_rows)
         return header
 
     def _describe(self, header: dict) -> tuple[DeviceInfo, list[str]]:
@@ -247,21 +256,31 @@ class LogReader:
                 if n_ch != self.n_channels:
                     raise fmt.ChunkError(f"chunk has {n_ch} channels, the log has "
                                          f"{self.n_channels}")
-                return fmt.decode_chunk(item.payload)
+                return fmt.decode_chunk(item.payload, self.max_chunk_rows)
             except fmt.ChunkError as e:
                 return self._bad(item, str(e))
         if rt == fmt.REC_EVENT:
             try:
-                ev = LogEvent.from_json(fmt.decode_json(item.payload))
+                obj = fmt.decode_json(item.payload)
             except ValueError as e:
                 return self._bad(item, f"event does not decode ({e})")
+            try:
+                validate.check_event(Node("event", "", obj))
+            except DataFileError as e:
+                return self._bad(item, str(e))
+            ev = LogEvent.from_json(obj)
             self.events.append(ev)
             return ev
         if rt == fmt.REC_END:
             try:
-                self.end = fmt.decode_json(item.payload)
+                end = fmt.decode_json(item.payload)
             except ValueError as e:
                 return self._bad(item, f"end record does not decode ({e})")
+            try:
+                validate.check_end(Node("end record", "", end))
+            except DataFileError as e:
+                return self._bad(item, str(e))
+            self.end = end
             return None
         if rt == fmt.REC_HEADER:
             return self._bad(item, "a second header record")
@@ -273,6 +292,28 @@ class LogReader:
         self.problems.append(f"record at offset {item.offset} skipped: {why}")
         log.warning("%s: %s", self.path, self.problems[-1])
         return None
+
+    def stated_samples(self) -> int:
+        """Rows the sample chunks say they hold, from their headers alone (nothing is
+        decompressed). Consumes the reader: open a new one to read the samples."""
+        if self._used:
+            raise RuntimeError("a LogReader can be iterated once; open a new one")
+        self._used = True
+        rows = 0
+        try:
+            while True:
+                item = self._next_item()
+                if item is None:
+                    return rows
+                if isinstance(item, fmt.Record) and item.rtype == fmt.REC_SAMPLES:
+                    try:
+                        n, n_ch = fmt.chunk_shape(item.payload)
+                    except fmt.ChunkError:
+                        continue
+                    if n_ch == self.n_channels and n <= self.max_chunk_rows:
+                        rows += n
+        finally:
+            self._f.close()
 
     def close(self) -> None:
         self._f.close()
@@ -295,12 +336,36 @@ def iter_blocks(path: str | os.PathLike) -> Iterator[SampleBlock]:
         yield from r.iter_blocks()
 
 
+def check_size(r: LogReader, rows: int) -> None:
+    """LogFormatError when `rows` samples of r's channels are more than a review may hold
+    (limits.json logs.max_review_samples and max_review_values)."""
+    from ..limits import limits
+    lim = limits()
+    if rows > lim.max_review_samples or rows * r.n_channels > lim.max_review_values:
+        raise r._fail(
+            f"the log's sample chunks say they hold {rows} samples of {r.n_channels} channels, "
+            f"more than this software reads at once ({lim.max_review_samples} samples, "
+            f"{lim.max_review_values} samples x channels: logs.max_review_samples and "
+            f"logs.max_review_values in {lim.file}); read it in parts with iter_blocks()")
+
+
 def load(path: str | os.PathLike) -> SessionLog:
-    """Read a whole session log. LogReadError/LogFormatError when it cannot be read as one."""
+    """Read a whole session log. LogReadError/LogFormatError when it cannot be read as one.
+
+    Memory is bounded before anything is decompressed: a first pass adds up the rows the
+    sample chunks state in their headers (check_size), and the reading pass stops at the
+    same bound should the file have grown in between.
+    """
+    with LogReader(path) as r0:
+        check_size(r0, r0.stated_samples())
     r = LogReader(path)
     blocks: list[SampleBlock] = []
     events: list[LogEvent] = []
+    rows = 0
     for x in r:
+        if isinstance(x, SampleBlock):
+            rows += len(x)
+            check_size(r, rows)
         (blocks if isinstance(x, SampleBlock) else events).append(x)
     samples = SampleBlock.concat(blocks, r.n_channels)
     return SessionLog(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import errno as _errno
+import io
 import logging
 import os
 import platform
@@ -29,6 +30,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import LogWriteError
+from ..privatefile import open_private
 from ..samples import DeviceInfo, LinkEvent, SampleBlock
 from . import format as fmt
 from .paths import new_session_path
@@ -73,8 +75,9 @@ def _clock_text(unix_s: float | None) -> str:
 
 
 def _default_opener(path: Path):
-    """Create the log file; never overwrite one. Unbuffered: each record is one write."""
-    return open(path, "xb", buffering=0)
+    """Create the log file, 0600: never overwrite a file, never follow a symlink planted at
+    the name (privatefile.py). Unbuffered: each record is one write."""
+    return open_private(path, "wb", buffering=0)
 
 
 # --- the header ------------------------------------------------------------------------
@@ -83,18 +86,25 @@ def device_meta(device: DeviceInfo) -> dict:
     """The glove's META object (the raw one when the device came from a META frame)."""
     meta = device.to_meta()
     if meta.get("channels"):
-        return meta
+        # rates as META has them (whole numbers), also for a description built in code
+        return {k: (_whole(v) if k in ("rate_hz", "min_rate_hz", "max_rate_hz") else v)
+                for k, v in meta.items()}
     return {
         "protocol": device.protocol, "firmware": device.firmware, "board": device.board,
         "glove_id": device.glove_id, "hands": list(device.hands),
         "channels": [{"index": c.index, "name": c.name, "hand": c.hand, "site": c.site,
                       "class": c.sensor_class, "r_divider_ohm": c.r_divider_ohm,
                       "r_bleed_ohm": c.r_bleed_ohm} for c in device.channels],
-        "adc_bits": device.adc_bits, "vref_v": device.vref_v, "rate_hz": device.rate_hz,
-        "min_rate_hz": device.min_rate_hz, "max_rate_hz": device.max_rate_hz,
+        "adc_bits": device.adc_bits, "vref_v": device.vref_v, "rate_hz": _whole(device.rate_hz),
+        "min_rate_hz": _whole(device.min_rate_hz), "max_rate_hz": _whole(device.max_rate_hz),
         "ts_bits": device.ts_bits, "seq_bits": device.seq_bits,
         "ring_slots": device.ring_slots,
     }
+
+
+def _whole(x):
+    """A rate as PROTOCOL.md's META has it (an int) when it is a whole number."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
 
 
 def calibration_ref(path: str | os.PathLike, *, embed_limit_bytes: int = 256 * 1024) -> dict:
@@ -104,18 +114,21 @@ def calibration_ref(path: str | os.PathLike, *, embed_limit_bytes: int = 256 * 1
     Raises LogWriteError when the file cannot be read.
     """
     import hashlib
-    import json
+
+    from .. import strictjson
+    from ..errors import DataFileError
+    from ..limits import limits
+    from ..signal.datafile import read_bounded_bytes
     p = Path(path)
     try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise LogWriteError(f"cannot read the calibration file {p}: {e.strerror or e}",
-                            path=p, errno=e.errno) from None
+        data = read_bounded_bytes(p, limits().max_data_file_bytes)
+    except DataFileError as e:
+        raise LogWriteError(f"cannot read the calibration file: {e}", path=p) from None
     ref = {"file": p.name, "path": str(p.resolve()), "sha256": hashlib.sha256(data).hexdigest(),
            "bytes": len(data)}
     if len(data) <= embed_limit_bytes:
         try:
-            ref["embedded"] = json.loads(data.decode("utf-8"))
+            ref["embedded"] = strictjson.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             pass
     return ref
@@ -195,6 +208,14 @@ class WriterStats:
 _SAMPLES, _EVENT, _FLUSH, _CLOSE = range(4)
 
 
+class LogVanished(OSError):
+    """The log file is no longer in its directory (deleted, or the directory removed or moved)."""
+
+    def __init__(self, path: Path, how: str):
+        super().__init__(_errno.ENOENT, how, str(path))
+        self.how = how
+
+
 class SessionLogWriter:
     """Writes one session log. Create it at session start (this raises LogWriteError when
     the file cannot be made); afterwards nothing it does raises for a disk problem.
@@ -253,6 +274,7 @@ class SessionLogWriter:
         self._closing = False
         self._closed = False
         self._failed: LogWriteError | None = None
+        self.vanished = False          # the file was deleted or moved while being written
         # overflow report pending: [n, first_seq, last_seq, first_t_host]
         self._overflow: list | None = None
         self._n_accepted = 0
@@ -634,6 +656,24 @@ class SessionLogWriter:
                 raise OSError(_errno.EIO, "the file accepted no bytes")
             view = view[n:]
 
+    def _check_present(self) -> None:
+        """LogVanished when the file we write is no longer the one at self.path."""
+        try:
+            fd = self._file.fileno()
+            st = os.fstat(fd)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return                        # not a file of the OS (a test's stand-in)
+        if st.st_nlink == 0:
+            raise LogVanished(self.path, "the log file was deleted")
+        try:
+            at = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            raise LogVanished(self.path, "the log file (or its directory) was moved or deleted") from None
+        except OSError:
+            return
+        if (at.st_dev, at.st_ino) != (st.st_dev, st.st_ino):
+            raise LogVanished(self.path, "another file took the log file's place")
+
     def _do_flush(self) -> None:
         self._write_chunks()
         self._write_events()
@@ -641,6 +681,7 @@ class SessionLogWriter:
             self._file.flush()
             self._fsync(self._file.fileno())
             self._dirty = False
+        self._check_present()
         with self._lock:
             self._n_durable = self._n_written
             self._durable_until = self._last_written_host_s
@@ -664,11 +705,17 @@ class SessionLogWriter:
 
     def _fail(self, exc: BaseException) -> None:
         when = _clock_text(self._wall())
-        if isinstance(exc, OSError):
+        if isinstance(exc, LogVanished):
+            self.vanished = True
+            reason = exc.how
+        elif isinstance(exc, OSError):
             reason = _reason(exc)
         else:
             reason = f"an internal error ({type(exc).__name__}: {exc})"
-        if self._n_written:
+        if self.vanished:
+            saved = (f"nothing of this session is kept: {self.path} is gone (samples "
+                     f"written: {self._n_written})")
+        elif self._n_written:
             saved = (f"the session up to {_clock_text(self._last_written_host_s)} "
                      f"({self._n_written} samples) is saved in {self.path}")
         else:
@@ -677,7 +724,7 @@ class SessionLogWriter:
         en = getattr(exc, "errno", None)
         if en in (_errno.ENOSPC, _errno.EDQUOT):
             advice = " Free some disk space, then start a new session to log again."
-        elif en == _errno.EFBIG:
+        elif en == _errno.EFBIG or self.vanished:
             advice = " Start a new session to log again."
         msg = f"logging stopped: {reason} at {when}; {saved}.{advice}"
         err = LogWriteError(msg, path=self.path, errno=en, samples_saved=self._n_written,

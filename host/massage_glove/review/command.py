@@ -205,20 +205,26 @@ def cmd_progress(args) -> int:
             print(f"  {'#':>2s} {'start':25s} {'min':>5s} {'score':>5s} {'alerts':>6s} "
                   + " ".join(f"{names.part(p)[:9]:>9s}" for p in parts))
             for i, r in enumerate(rs, 1):
-                print(f"  {i:2d} {clean(r['start_time'])[:25]:25s} {r['minutes']:5.1f} {r['score']:5.0f} {r['alerts']:6d} "
+                print(f"  {i:2d} {clean(_when(r['start_time']))[:25]:25s} {r['minutes']:5.1f} {r['score']:5.0f} {r['alerts']:6d} "
                       + " ".join(f"{'-' if r['share'].get(p) is None else format(100 * r['share'][p], '.0f') + ' %':>9s}"
                                  for p in parts))
         if summary:
             print("Class summary:")
             for s in summary:
                 ch = "" if s["change"] is None else f", {s['change']:+.0f} since the first"
-                flag = "improved" if s["improved"] else ""
-                print(f"  {clean(s['trainee'])[:24]:24s} {s['sessions']:2d} sessions, latest {s['latest']:.0f}{ch} {flag}"
+                flag = ", improved" if s["improved"] else ""
+                print(f"  {clean(s['trainee'])[:24]:24s} {s['sessions']:2d} sessions, latest {s['latest']:.0f}{ch}{flag}"
                       + (f"; NEEDS ATTENTION: {'; '.join(s['attention'])}" if s["attention"] else ""))
     if args.html:
         _write_private(Path(args.html), progress_html(groups, summary), "progress report")
         print(f"report: {args.html}", file=sys.stderr)
     return 0
+
+
+def _when(start) -> str:
+    """A session's start for a table: "2026-05-01 12:00" from the log's ISO time."""
+    s = str(start)
+    return s[:16].replace("T", " ") if len(s) >= 16 and s[10:11] == "T" else s
 
 
 def progress_figure(rows: list[dict], names=None):
@@ -232,11 +238,17 @@ def progress_figure(rows: list[dict], names=None):
     from .html import _text
     names = names or Names()
     x = list(range(1, len(rows) + 1))
-    fig, ax = plt.subplots(figsize=(10, 3.8))
+    fig, ax = plt.subplots(figsize=(14.2, 3.8))
     ax.plot(x, [r["score"] for r in rows], "o-", lw=2.4, color="#222", label="score (of 100)", zorder=5)
+    colours = plt.get_cmap("tab10").colors + plt.get_cmap("Dark2").colors
+    k = 0
     for p in rows[0]["share"]:
         ys = [100 * r["share"][p] if r["share"].get(p) is not None else float("nan") for r in rows]
-        ax.plot(x, ys, ".-", lw=0.9, alpha=0.8, label=_text(names.part(p)))
+        seen = {round(y, 1) for y in ys if y == y}
+        if len(rows) > 1 and len(seen) <= 1:
+            continue                      # a part that did not change: in the table, not drawn
+        ax.plot(x, ys, ".-", lw=1.1, color=colours[k % len(colours)], label=_text(names.part(p)))
+        k += 1
     ax.set_xlabel("session")
     ax.set_ylabel("% of the maximum")
     ax.set_ylim(-3, 103)
@@ -257,10 +269,11 @@ def progress_html(groups: dict[str, list[dict]], summary: list[dict] | None) -> 
     trainees = []
     for who, rs in groups.items():
         parts = list(rs[0]["share"])
+        # sessions as columns, the score and each part as rows (a session has many parts)
         trainees.append({
             "name": who, "img": _png(progress_figure(rs, names)),
-            "parts": [names.part(p) for p in parts],
-            "rows": [{"i": i, "start": str(r["start_time"]), "minutes": r["minutes"], "score": r["score"],
-                      "alerts": r["alerts"], "episodes": r["episodes"],
-                      "shares": [r["share"].get(p) for p in parts]} for i, r in enumerate(rs, 1)]})
+            "sessions": [{"i": i, "start": _when(r["start_time"]), "minutes": r["minutes"]} for i, r in enumerate(rs, 1)],
+            "score": [r["score"] for r in rs], "alerts": [r["alerts"] for r in rs],
+            "episodes": [r["episodes"] for r in rs],
+            "parts": [{"name": names.part(p), "shares": [r["share"].get(p) for r in rs]} for p in parts]})
     return environment().get_template("progress.html").render(trainees=trainees, summary=summary)

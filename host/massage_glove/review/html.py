@@ -17,7 +17,8 @@ matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..live.state import BAND_COLOURS  # noqa: E402
+from ..backmap import REGION_SHAPES, back_svg  # noqa: E402
+from ..live.state import BAND_COLOURS, BAND_TEXT_COLOURS  # noqa: E402
 from ..signal.bands import BANDS  # noqa: E402
 from . import debrief as D  # noqa: E402
 
@@ -25,6 +26,7 @@ SEV_COLOUR = {"info": "#555555", "warning": "#b86e00", "danger": "#c0141c"}
 HAND_STYLE = [("#1b1b1b", "-"), ("#6a3d9a", "-")]
 STAGE_COLOURS = ["#4f8fd6", "#2e9e4f", "#f0a020", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
                  "#bcbd22", "#9467bd", "#d62728"]
+BAND_ALPHA = 0.22            # the bands behind the force: the live view's colours, pale
 MAX_POINTS = 4000            # points per line in the timeline (min/max of each bucket kept)
 
 _ENV = None
@@ -83,7 +85,7 @@ def timeline_figure(S, names: D.Names, episodes, marks):
     class's own band edges for the region of the moment (bands shaded behind, the allowed
     limit as a red line); alert episodes as spans, marks as triangles with force and region."""
     classes = list(dict.fromkeys(c.sensor_class for c in S.device.channels))
-    fig, axes = plt.subplots(len(classes), 1, figsize=(12, 2.9 * len(classes) + 0.6),
+    fig, axes = plt.subplots(len(classes), 1, figsize=(14.2, 2.9 * len(classes) + 0.6),
                              sharex=True, squeeze=False)
     runs = [(a, b) for a, b in D.label_runs(S.region)]
     t_start, t_end = D.work_span(S)
@@ -103,7 +105,7 @@ def timeline_figure(S, names: D.Names, episodes, marks):
             lo = 0.0
             for j, band in enumerate(BANDS):
                 hi = float(e[j]) if j < len(e) else float(e[-1]) * 10
-                ax.fill_between([t0, t1], lo, hi, color=BAND_COLOURS[band], alpha=0.13, lw=0)
+                ax.fill_between([t0, t1], lo, hi, color=BAND_COLOURS[band], alpha=BAND_ALPHA, lw=0)
                 lo = hi
             ax.plot([t0, t1], [lim, lim], color=BAND_COLOURS["too_much"], lw=1.3, ls="--")
         for h, hand in enumerate(S.hands):
@@ -141,18 +143,22 @@ def timeline_figure(S, names: D.Names, episodes, marks):
         ax.grid(alpha=0.25)
         ax.set_xlim(t_start, t_end)
     ax0 = axes[0, 0]
+    shown = 0
     for a, b in runs:
         if S.region[a] is None:
             continue
         for k in range(len(classes)):
             axes[k, 0].axvline(S.t[a], color="#666", lw=0.6)
-        ax0.text(S.t[a], 1.02, _text(names.region(S.region[a])),
-                 transform=ax0.get_xaxis_transform(), ha="left", va="bottom", fontsize=7, rotation=30)
+        # the region's name over the middle of its time, two lines, in two staggered rows
+        mid = (max(float(S.t[a]), t_start) + float(S.t[b - 1])) / 2
+        ax0.text(mid, 1.03 + 0.2 * (shown % 2), _text(names.region(S.region[a]).replace(" (", "\n(")),
+                 transform=ax0.get_xaxis_transform(), ha="center", va="bottom", fontsize=7, linespacing=1.0)
+        shown += 1
     from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
     handles, _ = ax0.get_legend_handles_labels()
     handles += [Line2D([], [], color=BAND_COLOURS["too_much"], ls="--", label="the region's limit")]
-    handles += [Patch(color=BAND_COLOURS[b], alpha=0.3, label=_text(names.band(b))) for b in BANDS]
+    handles += [Patch(color=BAND_COLOURS[b], alpha=BAND_ALPHA * 1.5, label=_text(names.band(b))) for b in BANDS]
     handles += [Patch(color=SEV_COLOUR[s], alpha=0.9, label=_text(names.severity(s) + " episode (top strip)"))
                 for s in ("danger", "warning") if any(D.severity_class(e.severity) == s for e in episodes)]
     if marks:
@@ -165,7 +171,7 @@ def timeline_figure(S, names: D.Names, episodes, marks):
 
 def band_time_figure(S, names: D.Names, seconds: dict):
     regs = list(seconds.items())
-    fig, ax = plt.subplots(figsize=(11, 0.5 * max(3, len(regs)) + 1.2))
+    fig, ax = plt.subplots(figsize=(12.6, 0.5 * max(3, len(regs)) + 1.2))
     y = np.arange(len(regs))
     left = np.zeros(len(regs))
     for b in ("none", *BANDS):
@@ -173,7 +179,8 @@ def band_time_figure(S, names: D.Names, seconds: dict):
         ax.barh(y, v, left=left, color=BAND_COLOURS[b], label=_text(names.band(b if b != "none" else None)))
         for i in range(len(regs)):
             if v[i] >= 4:
-                ax.text(left[i] + v[i] / 2, i, f"{v[i]:.0f}", ha="center", va="center", fontsize=7, color="white")
+                ax.text(left[i] + v[i] / 2, i, f"{v[i]:.0f}", ha="center", va="center", fontsize=7,
+                        color=BAND_TEXT_COLOURS.get(b, "#1a1a1a"))
         left += v
     xmax = float(left.max()) if len(left) else 1.0
     for i, (_, d) in enumerate(regs):
@@ -188,7 +195,7 @@ def band_time_figure(S, names: D.Names, seconds: dict):
 
 
 def stroke_peaks_figure(S, names: D.Names, groups: list[dict]):
-    fig, ax = plt.subplots(figsize=(12, 3.4))
+    fig, ax = plt.subplots(figsize=(14.2, 3.4))
     stages = list(dict.fromkeys(g["stage"] for g in groups))
     colour = {s: STAGE_COLOURS[i % len(STAGE_COLOURS)] for i, s in enumerate(stages)}
     markers = ["o", "^", "s", "D"]
@@ -215,7 +222,7 @@ def stroke_peaks_figure(S, names: D.Names, groups: list[dict]):
 
 def comparison_figure(cmp: dict, names: D.Names):
     rows = [(r, d) for r, d in cmp.items() if d["trainee"] or d["instructor"]]
-    fig, ax = plt.subplots(figsize=(10, 0.5 * max(3, len(rows)) + 1))
+    fig, ax = plt.subplots(figsize=(12.6, 0.5 * max(3, len(rows)) + 1))
     y = np.arange(len(rows))
     for k, (who, col) in enumerate((("trainee", "#4f8fd6"), ("instructor", "#f0a020"))):
         med = [d[who]["median_n"] if d[who] else 0 for _, d in rows]
@@ -325,6 +332,11 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
                         "allowed": names.band(d["allowed"]), "pct_in_allowed": d.get("pct_in_allowed"),
                         "by_band": [d["pct_by_band"].get(b, 0.0) for b in BANDS],
                         "alerts": len(d.get("alerts") or [])})
+    # the back with time and % in the allowed band per region (back_svg escapes every text; as
+    # an <img>, an SVG runs no script whatever it holds)
+    back = back_svg({k: {"seconds": float(d["seconds"]), "pct_in_band": d.get("pct_in_allowed")}
+                     for k, d in r["regions"].items()},
+                    {k: names.region(k) for k in [*REGION_SHAPES, *r["regions"]]})
     segments = _stroke_rows(S, r, names)
     holds = [{"hand": names.hand(x["hand"]), "region": names.region(x.get("region")),
               "technique": names.technique(x.get("technique")), "t0_s": x["t0_s"], "seconds": x["seconds"],
@@ -358,7 +370,7 @@ def context(S, review: dict, comparison: dict | None = None) -> dict:
         "score_rows": score_rows, "gate": D.gate_row(r),
         "timeline_img": _png(timeline_figure(S, names, episodes, mk)),
         "band_img": _png(band_time_figure(S, names, seconds)) if seconds else None,
-        "regions": regions, "band_names": [names.band(b) for b in BANDS],
+        "regions": regions, "back_img": "data:image/svg+xml;base64," + base64.b64encode(back.encode("utf-8")).decode("ascii"), "band_names": [names.band(b) for b in BANDS],
         "peaks_img": _png(stroke_peaks_figure(S, names, groups)) if groups else None,
         "segments": segments, "habits": _habits(r, names), "holds": holds,
         "stroke_hands": " / ".join(names.hand(h).split()[0].lower() for h in S.hands

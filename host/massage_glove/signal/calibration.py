@@ -29,6 +29,7 @@ from ..errors import CalibrationError, DataFileError, TareError
 from ..portable import fsr
 from ..samples import DeviceInfo
 from .datafile import Node, check_format, read_json, write_json
+from .plausibility import check_curve
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +403,11 @@ class Calibration:
 
     @classmethod
     def load(cls, path: str | Path) -> "Calibration":
-        """Read and check a calibration file; DataFileError names the file and field."""
+        """Read and check a calibration file; DataFileError names the file and field.
+
+        Besides every field's type and range, each channel's curve must be plausible: within
+        a stated factor of its sensor's nominal curve over the working range
+        (signal/plausibility.py, data/limits.json)."""
         return cls.from_node(read_json(path))
 
     @classmethod
@@ -442,6 +447,8 @@ class Calibration:
                 g = pn["g_s"].numbers(min_length=2, min_exclusive=0, increasing=True)
                 f = pn["f_n"].numbers(length=len(g), min_exclusive=0, increasing=True)
                 curve = PchipCurve(g, f)
+            if model != "nominal":
+                check_curve(pn, cls_, curve)
             fe = cn.get("fit_error")
             err = None
             if fe.value is not None:
@@ -652,7 +659,13 @@ class ForceConverter:
         self.open_counts = open_fraction * self.unloaded_counts
         self.short_counts = np.full(self.n_channels, float(self.full - short_margin_counts))
         g_max = np.array([float(cv.conductance_s(fm)) for cv, fm in zip(self.curves, self.f_max_n)])
-        sat = counts_from_conductance_s(g_max, self.r_divider_ohm, self.r_bleed_ohm, self.full)
+        # the range ends where the first of the channel's curve and the class's nominal curve
+        # reaches f_max_n: a calibration read into creeping loads puts f_max_n a few counts
+        # above where the part itself flattens out, and over range must never read as in range
+        g_nom = np.array([float(PowerLaw.nominal(k).conductance_s(fm))
+                          for k, fm in zip(self.classes, self.f_max_n)])
+        sat = counts_from_conductance_s(np.minimum(g_max, g_nom), self.r_divider_ohm,
+                                        self.r_bleed_ohm, self.full)
         # whole counts: a sensor flattening out at f_max_n reads the rounded-down value
         self.saturated_counts = np.minimum(np.floor(sat), self.short_counts)
 

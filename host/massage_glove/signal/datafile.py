@@ -13,32 +13,87 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
+from .. import strictjson
 from ..errors import DataFileError
+from ..privatefile import replace_private
 
 
-def read_json(path: str | Path, *, text: str | None = None) -> "Node":
-    """Parse a JSON file (or `text`, reported as coming from `path`) into a root Node."""
+def read_json(path: str | Path, *, text: str | None = None, max_bytes: int | None = None) -> "Node":
+    """Parse a JSON file (or `text`, reported as coming from `path`) into a root Node.
+
+    The file must be a regular file of at most `max_bytes` (default: limits.json
+    files.max_data_file_bytes); it is refused unread when larger, and never read past
+    the bound (a device or a FIFO named as a data file cannot make it read for ever).
+    The JSON is parsed strictly (strictjson.py): duplicate keys, integers of more than 20
+    digits and NaN/Infinity are errors naming the file (and the key).
+    """
     path = str(path)
     if text is None:
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except FileNotFoundError:
-            raise DataFileError(path, "", "an existing file", "no such file") from None
-        except UnicodeDecodeError as e:
-            raise DataFileError(path, "", "UTF-8 text", f"undecodable byte at offset {e.start}") from None
-        except OSError as e:        # a directory, no permission, a disk error
-            raise DataFileError(path, "", "a readable file", e.strerror or str(e)) from None
+        if max_bytes is None:
+            from ..limits import limits
+            max_bytes = limits().max_data_file_bytes
+        text = _read_bounded(path, max_bytes)
     try:
-        data = json.loads(text)
+        data = strictjson.loads(text)
     except json.JSONDecodeError as e:
         raise DataFileError(path, "", f"valid JSON ({e.msg})", None, line=e.lineno, col=e.colno) from None
+    except strictjson.StrictJSONError as e:
+        pos = e.position(text) or (None, None)
+        raise DataFileError(path, e.field, "JSON this software accepts", str(e),
+                            line=pos[0], col=pos[1]) from None
     except RecursionError:
         raise DataFileError(path, "", "valid JSON", "nesting deeper than this reader follows") from None
     return Node(path, "", data)
+
+
+def _read_bounded(path: str, max_bytes: int) -> str:
+    """The text of a regular file of at most max_bytes (DataFileError otherwise)."""
+    data = read_bounded_bytes(path, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFileError(path, "", "UTF-8 text", f"undecodable byte at offset {e.start}") from None
+
+
+def read_bounded_bytes(path: str | Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most max_bytes, never reading past the bound
+    (DataFileError naming the file otherwise)."""
+    path = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise DataFileError(path, "", "an existing file", "no such file") from None
+    except OSError as e:        # no permission, a disk error
+        raise DataFileError(path, "", "a readable file", e.strerror or str(e)) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise DataFileError(path, "", "a readable file", "a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise DataFileError(path, "", "a regular file", "a device, pipe or socket")
+        if st.st_size > max_bytes:
+            raise DataFileError(path, "", f"a file of at most {max_bytes} bytes",
+                                f"{st.st_size} bytes")
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            b = os.read(fd, min(left, 1 << 20))
+            if not b:
+                break
+            chunks.append(b)
+            left -= len(b)
+        data = b"".join(chunks)
+    except OSError as e:
+        raise DataFileError(path, "", "a readable file", e.strerror or str(e)) from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise DataFileError(path, "", f"a file of at most {max_bytes} bytes", "more (it grew while read)")
+    return data
 
 
 def _kind(v: Any) -> str:
@@ -180,11 +235,10 @@ def check_format(root: Node, name: str, versions: tuple[int, ...]) -> int:
 
 
 def write_json(path: str | Path, data: dict) -> None:
-    """Write a data file: UTF-8, two-space indent, trailing newline, atomic replace."""
+    """Write a data file: UTF-8, two-space indent, trailing newline, atomic replace
+    (a new temporary file renamed over the name: a symlink there is replaced, never followed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with replace_private(path, "w", private=False) as f:
         json.dump(data, f, indent=2)
         f.write("\n")
-    tmp.replace(path)

@@ -28,6 +28,7 @@ from ..portable import fsr
 from ..samples import Channel
 from .bands import BANDS, N_EDGES, TOO_MUCH
 from .datafile import Node, check_format, read_json, write_json
+from .plausibility import check_edges, edge_bounds_n, edges_plausible
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,7 @@ def load_bands(path: str | Path = BANDS_PATH) -> dict[str, ClassBands]:
     out = {}
     for cls, node in root["classes"].items():
         edges = node["edges_n"].numbers(length=N_EDGES, min_exclusive=0, increasing=True)
+        check_edges(node["edges_n"], cls, edges)
         contact = node.get("contact_n", 0.125 * edges[0]).number(min_exclusive=0)
         if contact >= edges[0]:
             raise node["contact_n"].error(f"a force below the first edge ({edges[0]} N)", repr(contact))
@@ -353,8 +355,10 @@ def load_profile(path: str | Path) -> LearnedProfile:
             if cls not in fsr.NOMINAL:
                 raise cn.error("a known sensor class (" + ", ".join(fsr.NOMINAL) + ")", repr(cls))
             pct = {k: v.number(min=0) for k, v in cn.get("percentiles_n", {}).items()}
+            edges = cn["edges_n"].numbers(length=N_EDGES, min_exclusive=0, increasing=True)
+            check_edges(cn["edges_n"], cls, edges)
             classes[cls] = LearnedEdges(
-                tuple(cn["edges_n"].numbers(length=N_EDGES, min_exclusive=0, increasing=True)),
+                tuple(edges),
                 tuple(cn["target_n"].numbers(length=2, min=0)),
                 cn["n_samples"].int(min=1), pct)
         regions[rid] = classes
@@ -531,6 +535,10 @@ def check_demonstration(forces_n, region_labels, channels: Sequence[Channel],
             elif edges[-1] < floor:
                 problems.append(f"{rid}/{cls}: the learned too-much edge {edges[-1]:.1f} N is under "
                                 f"a light fingertip touch ({floor:g} N)")
+            elif not edges_plausible(cls, edges):
+                bounds = ", ".join(f"{lo:g}-{hi:g}" for _, lo, hi in edge_bounds_n(cls))
+                problems.append(f"{rid}/{cls}: learned edges {', '.join(f'{x:.1f}' for x in edges)} N "
+                                f"are outside the plausible bounds ({bounds} N, data/limits.json)")
     return problems
 
 

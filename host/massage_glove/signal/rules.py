@@ -113,7 +113,9 @@ class Latch:
     ends once it has been false for `clear` samples in a row (the re-arm: back in band for a
     set time). The `misses`-th episode since the last prompt is prompted on its first sample
     (misses 1: every episode, as a safety prompt must be); while a prompted episode lasts
-    it is repeated every `holdoff` samples. `episode[k]` numbers the episodes of key k.
+    it is repeated every `holdoff` samples. A non-safety key (misses > 1) is also never
+    prompted again within `holdoff` samples of its last prompt, across episodes (no nagging:
+    the misses go on counting). `episode[k]` numbers the episodes of key k.
     """
 
     def __init__(self, persist, clear, holdoff, misses=None):
@@ -130,6 +132,8 @@ class Latch:
         self.prompted = np.zeros(k, bool)      # ... and it was prompted
         self.count = np.zeros(k, np.int64)     # episodes since the last prompt
         self.episode = np.zeros(k, np.int64)   # episodes so far
+        self.n = 0                              # samples seen
+        self.last_fire = np.full(k, -(1 << 40), np.int64)   # sample of the last prompt
 
     def reset(self, keys=None) -> None:
         """Forget the state of `keys` (index array or bool mask; None: all)."""
@@ -149,6 +153,8 @@ class Latch:
         anyc = cond.any(axis=1)
         events: list[tuple[int, int, int, bool]] = []
         self.starts: list[tuple[int, int, int]] = []
+        n0 = self.n
+        self.n += n
         i = 0
         while i < n:
             if not self.active.any() and not self.run.any():
@@ -166,13 +172,15 @@ class Latch:
                 self.episode += start
                 self.count += start
                 self.starts.extend((i, int(k), int(self.episode[k])) for k in np.flatnonzero(start))
-            fire_new = start & (self.count >= self.misses)
+            quiet = (self.misses == 1) | (n0 + i - self.last_fire >= self.holdoff)
+            fire_new = start & (self.count >= self.misses) & quiet
             fire_again = c & self.active & self.prompted & ~start & (self.since >= self.holdoff)
             fire = fire_new | fire_again
             if fire.any():
                 events.extend((i, int(k), int(self.episode[k]), not bool(fire_new[k]))
                               for k in np.flatnonzero(fire))
                 self.since[fire] = 0
+                self.last_fire[fire] = n0 + i
                 self.count[fire_new] = 0
                 self.prompted |= fire_new
             ended = self.active & ~c & (self.off >= self.clear)
@@ -488,6 +496,12 @@ class RuleEngine:
                     ks = [self._col[rule].start + c for c in cols if cond[i, self._col[rule].start + c]]
                 if rule in _PRESSURE:
                     ep = press_episode(hand, i)
+                if not ks:
+                    continue
+            if rep and rule in _PRESSURE and rule != "over_limit_hand":
+                # a reminder says the force of its own sample: none while the band is only
+                # held (hysteresis, dwell) and the force itself is back under the limit
+                ks = [k for k in ks if value[i, k] >= limit[k]]
                 if not ks:
                     continue
             if len(ks) > 1:

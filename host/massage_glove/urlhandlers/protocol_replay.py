@@ -20,6 +20,7 @@ unplugged glove would not, so the host reports a stall).
 """
 from __future__ import annotations
 
+import json
 import logging
 import struct
 import threading
@@ -239,7 +240,7 @@ class Serial(SerialBase):
             self._reply(seq, P.ST_OK, str(self._now_us()))
         elif verb == "id":
             _nargs(args, 0)
-            body = struct.pack("<H", seq) + P.json.dumps(self._meta(), separators=(",", ":")).encode()
+            body = struct.pack("<H", seq) + json.dumps(self._meta(), separators=(",", ":")).encode()
             self._send(P.encode_frame(P.T_META, body))
         elif verb == "start":
             _nargs(args, 0)
