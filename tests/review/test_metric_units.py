@@ -225,3 +225,49 @@ def test_tremor_rms():
     assert M.tremor_rms_n(f, m, RATE, (6.0, 12.0)) == pytest.approx(1 / np.sqrt(2), rel=0.05)
     assert M.tremor_rms_n(f, m[:150] if False else np.zeros(t.size, bool), RATE, (6.0, 12.0)) is None
     assert M.tremor_rms_n(f, m, 20.0, (6.0, 12.0)) is None
+
+
+def test_third_ratio_uneven_times():
+    # span 9 s, thirds end at 3 s and start at 6 s: early = t 0, 3; late = t 6, 9
+    t = np.array([0.0, 3.0, 4.0, 5.0, 6.0, 9.0])
+    p = np.array([10.0, 20.0, 1.0, 1.0, 5.0, 15.0])
+    assert M.third_ratio(t, p, 2) == pytest.approx(10.0 / 15.0)
+    # a middle below 1 N is still a middle
+    assert M.third_ratio(t, np.array([0.5, 0.5, 1, 1, 1, 1.0]), 2) == pytest.approx(2.0)
+    # one early stroke (t 0), three late (6, 8, 9): too few early ones
+    assert M.third_ratio(np.array([0.0, 4, 5, 6, 8, 9]), np.ones(6), 2) is None
+
+
+def test_steady_runs_windows():
+    # window of 2 samples, trailing: only [10, 10] (ending at index 2) is steady
+    assert M.steady_runs(np.array([0, 10, 10, 0, 0, 0.0]), np.array([0, 1, 1, 0, 0, 0], bool),
+                         1.0, 1.0, 0.1, 2.0) == [(1, 3)]
+    # a spread of exactly tolerance x peak (8 - 4 = 0.5 x 8) is steady
+    assert M.steady_runs(np.array([0, 8, 4, 0, 0.0]), np.array([0, 1, 1, 0, 0], bool),
+                         1.0, 2.0, 0.5, 2.0) == [(1, 3)]
+    # window of 3: the trailing window 1..3 is steady, the 20 N after it does not count
+    eng = np.array([0, 1, 1, 1, 1, 0, 0], bool)
+    assert M.steady_runs(np.array([0, 10, 10, 10, 0, 0, 0.0]), eng, 1.0, 3.0, 0.1, 3.0) == [(1, 4)]
+    assert M.steady_runs(np.array([0, 10, 10, 10, 20, 0, 0.0]), eng, 1.0, 3.0, 0.1, 3.0) == [(1, 4)]
+    # as long as the window, starting at sample 0
+    assert M.steady_runs(np.full(4, 10.0), np.ones(4, bool), 1.0, 4.0, 0.1, 4.0) == [(0, 4)]
+
+
+def test_hold_extent_half_level_edges():
+    # level 10, half 5: samples at exactly 5 N belong to the hold
+    f = np.array([0, 0, 5, 10, 10, 10, 5, 0.0])
+    assert M.hold_extent(f, 3, 6) == (2, 7, 10.0)
+
+
+def test_release_s_edges():
+    # 90 % of 10 N is 9 N: the last sample at or above it is index 1, 10 % (1 N) at index 2
+    assert M.release_s(np.array([10, 9, 0, 0.0]), 2, 10.0, 1.0) == 1.0
+    # never falls to 10 % within 5 s after the end (end 3): counted to the 5 s horizon
+    f = np.r_[np.full(3, 10.0), np.full(10, 9.0), np.zeros(3)]
+    assert M.release_s(f, 3, 10.0, 1.0) == (3 + 5 - 2) / 1.0
+
+
+def test_rhythm_simultaneous_strokes():
+    # median interval 0: no rate; the 1 s interval is a pause of 1 s beyond the median
+    r = M.rhythm(np.array([0.0, 0.0, 0.0, 1.0]), np.ones(4), 2.5)
+    assert r.rate_per_min is None and r.pauses == 1 and r.paused_s == 1.0
