@@ -390,3 +390,12 @@ def test_release_s_exact_tenth_and_cv_part_small_weights():
     assert M.release_s(np.array([10, 1, 0.0]), 1, 10.0, 1.0) == 1.0   # 1 N is 10 % of 10 N
     assert M.cv_part([0.1], [1.0], 0.2) == 1.0
     assert M.cv_part([0.3, 0.1], [0.25, 0.25], 0.2) == pytest.approx(0.75)
+
+
+def test_detect_strokes_amplitude_is_the_5_to_95_percentile_span():
+    # 5 strikes of 10 N in 100 samples of 0: the 95th percentile (linear interpolation at
+    # rank 0.95 x 99 = 94.05) is 0.05 x 10 = 0.5 N, the 5th is 0, so 1.5 x amplitude = 0.75 N
+    x = np.zeros(100)
+    x[[10, 30, 50, 70, 90]] = 10.0
+    st = M.detect_strokes(np.arange(100.0), x, 1.0, 0.1, 0.1, 1.5)
+    assert st.peak_i.tolist() == [10, 30, 50, 70, 90]
