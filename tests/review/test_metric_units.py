@@ -225,3 +225,177 @@ def test_tremor_rms():
     assert M.tremor_rms_n(f, m, RATE, (6.0, 12.0)) == pytest.approx(1 / np.sqrt(2), rel=0.05)
     assert M.tremor_rms_n(f, m[:150] if False else np.zeros(t.size, bool), RATE, (6.0, 12.0)) is None
     assert M.tremor_rms_n(f, m, 20.0, (6.0, 12.0)) is None
+
+
+def test_third_ratio_uneven_times():
+    # span 9 s, thirds end at 3 s and start at 6 s: early = t 0, 3; late = t 6, 9
+    t = np.array([0.0, 3.0, 4.0, 5.0, 6.0, 9.0])
+    p = np.array([10.0, 20.0, 1.0, 1.0, 5.0, 15.0])
+    assert M.third_ratio(t, p, 2) == pytest.approx(10.0 / 15.0)
+    # a middle below 1 N is still a middle
+    assert M.third_ratio(t, np.array([0.5, 0.5, 1, 1, 1, 1.0]), 2) == pytest.approx(2.0)
+    # one early stroke (t 0), three late (6, 8, 9): too few early ones
+    assert M.third_ratio(np.array([0.0, 4, 5, 6, 8, 9]), np.ones(6), 2) is None
+
+
+def test_steady_runs_windows():
+    # window of 2 samples, trailing: only [10, 10] (ending at index 2) is steady
+    assert M.steady_runs(np.array([0, 10, 10, 0, 0, 0.0]), np.array([0, 1, 1, 0, 0, 0], bool),
+                         1.0, 1.0, 0.1, 2.0) == [(1, 3)]
+    # a spread of exactly tolerance x peak (8 - 4 = 0.5 x 8) is steady
+    assert M.steady_runs(np.array([0, 8, 4, 0, 0.0]), np.array([0, 1, 1, 0, 0], bool),
+                         1.0, 2.0, 0.5, 2.0) == [(1, 3)]
+    # window of 3: the trailing window 1..3 is steady, the 20 N after it does not count
+    eng = np.array([0, 1, 1, 1, 1, 0, 0], bool)
+    assert M.steady_runs(np.array([0, 10, 10, 10, 0, 0, 0.0]), eng, 1.0, 3.0, 0.1, 3.0) == [(1, 4)]
+    assert M.steady_runs(np.array([0, 10, 10, 10, 20, 0, 0.0]), eng, 1.0, 3.0, 0.1, 3.0) == [(1, 4)]
+    # as long as the window, starting at sample 0
+    assert M.steady_runs(np.full(4, 10.0), np.ones(4, bool), 1.0, 4.0, 0.1, 4.0) == [(0, 4)]
+
+
+def test_hold_extent_half_level_edges():
+    # level 10, half 5: samples at exactly 5 N belong to the hold
+    f = np.array([0, 0, 5, 10, 10, 10, 5, 0.0])
+    assert M.hold_extent(f, 3, 6) == (2, 7, 10.0)
+
+
+def test_release_s_edges():
+    # 90 % of 10 N is 9 N: the last sample at or above it is index 1, 10 % (1 N) at index 2
+    assert M.release_s(np.array([10, 9, 0, 0.0]), 2, 10.0, 1.0) == 1.0
+    # never falls to 10 % within 5 s after the end (end 3): counted to the 5 s horizon
+    f = np.r_[np.full(3, 10.0), np.full(10, 9.0), np.zeros(3)]
+    assert M.release_s(f, 3, 10.0, 1.0) == (3 + 5 - 2) / 1.0
+
+
+def test_rhythm_simultaneous_strokes():
+    # median interval 0: no rate; the 1 s interval is a pause of 1 s beyond the median
+    r = M.rhythm(np.array([0.0, 0.0, 0.0, 1.0]), np.ones(4), 2.5)
+    assert r.rate_per_min is None and r.pauses == 1 and r.paused_s == 1.0
+
+
+def test_masks_given_as_0_1_integers():
+    # the mask functions take any 0/1 (truthy) series, not only numpy bools
+    assert M.runs(np.array([0, 1, 1, 0, 1])) == [(1, 3), (4, 5)]
+    assert M.runs(np.array([True])) == [(0, 1)]
+    assert M.bridge_gaps(np.array([1, 0, 1, 0, 0, 1]), 1).tolist() == [True, True, True, False, False, True]
+    lifted = M.rhythm(np.array([0.0, 1, 2, 3, 6, 7]), np.full(6, 10.0), 2.5, np.array([1, 0, 0, 0, 0]))
+    assert lifted.pauses == 1 and lifted.paused_s == 2.0          # the long interval was not lifted
+    t = np.arange(int(2 * RATE)) / RATE
+    f = np.sin(2 * np.pi * 9.0 * t)
+    m = np.zeros(t.size, int)
+    m[100:300] = 1
+    assert M.tremor_rms_n(f, m, RATE, (6.0, 12.0)) == pytest.approx(M.tremor_rms_n(f, m.astype(bool), RATE, (6.0, 12.0)))
+    assert M.tremor_rms_n(f, m, RATE, (6.0, 12.0)) == pytest.approx(1 / np.sqrt(2), rel=0.05)
+
+
+def test_change_bounds_of_nothing():
+    assert M.change_bounds() == []
+
+
+def test_fill_faults_integer_force():
+    # a force given in whole newtons is interpolated in floats: halfway between 1 and 2
+    out = M.fill_faults(np.array([[1], [9], [2]]), np.array([[0], [1], [0]], bool),
+                        np.zeros((3, 1), bool), np.array([50.0]))
+    assert out[:, 0].tolist() == [1.0, 1.5, 2.0]
+
+
+def test_lowpass_length_and_cutoff_edges():
+    alt = np.tile([1.0, -1.0], 8)                     # 16 samples at the Nyquist frequency
+    y = M.lowpass(alt, 100.0, 5.0)                    # filtered: 16 samples are enough
+    assert np.abs(np.diff(y)).max() < 0.5             # the sample-to-sample swing (2) is gone
+    assert M.lowpass(alt, 100.0, 45.0).tolist() == alt.tolist()   # cutoff at 0.45 x rate: left as is
+    # 2nd order: power gain 1 / (1 + (f / fc)^4) each way, at f = 2 fc: (1/17) forward and back
+    t = np.arange(int(20 * RATE)) / RATE
+    wc, w = np.tan(np.pi * 5.0 / RATE), np.tan(np.pi * 10.0 / RATE)   # bilinear prewarping
+    gain = 1.0 / (1.0 + (w / wc) ** 4)
+    y = M.lowpass(np.sin(2 * np.pi * 10.0 * t), RATE, 5.0)
+    mid = slice(int(5 * RATE), int(15 * RATE))
+    assert np.sqrt(np.mean(y[mid] ** 2)) == pytest.approx(gain / np.sqrt(2), rel=0.02)
+
+
+def test_tremor_band_edges_and_order():
+    t = np.arange(int(20 * RATE)) / RATE
+    f = np.sin(2 * np.pi * 3.0 * t)
+    m = np.zeros(t.size, bool)
+    m[int(5 * RATE):int(15 * RATE)] = True
+    # 2nd-order band-pass (6-12 Hz): power gain 1 / (1 + ((w^2 - w1 w2) / ((w2 - w1) w))^4)
+    w1, w2, w = (np.tan(np.pi * x / RATE) for x in (6.0, 12.0, 3.0))
+    gain = 1.0 / (1.0 + ((w * w - w1 * w2) / ((w2 - w1) * w)) ** 4)
+    assert M.tremor_rms_n(f, m, RATE, (6.0, 12.0)) == pytest.approx(gain / np.sqrt(2), rel=0.02)
+    # exactly rate_hz samples (one second) is enough; the band's top at Nyquist is not
+    one = np.zeros(t.size, bool)
+    one[1000:1200] = True
+    assert M.tremor_rms_n(f, one, RATE, (6.0, 12.0)) is not None
+    assert M.tremor_rms_n(f, m, 24.0, (6.0, 12.0)) is None
+
+
+def test_detect_strokes_small_runs():
+    st = M.detect_strokes(np.arange(3.0), np.array([0, 5.0, 0]), 1.0, 1.0, 0.1)
+    assert st.peak_i.tolist() == [1] and st.t_s.tolist() == [1.0]
+    none = M.detect_strokes(np.arange(2.0), np.array([0, 5.0]), 1.0, 1.0, 0.1)
+    assert none.t_s.size == 0 and none.peak_n.size == 0
+    assert np.zeros(2)[none.peak_i].size == 0                     # indices, usable as such
+
+
+def test_detect_strokes_prominence_from_amplitude():
+    # base 0, two 3 N bumps and one 20 N stroke
+    x = np.zeros(40)
+    x[5], x[15], x[25] = 3.0, 3.0, 20.0
+    t = np.arange(40.0)
+    assert M.detect_strokes(t, x, 1.0, 1.0, 0.1).peak_i.tolist() == [5, 15, 25]   # no relative part by default
+    # a base of 10 N under 10 N strokes: amplitude (95th - 5th percentile) at most 10 N,
+    # so 0.6 x it stays below the strokes' prominence of 10 N
+    y = np.full(40, 10.0)
+    y[5], y[15], y[25] = 20.0, 20.0, 20.0
+    assert M.detect_strokes(t, y, 1.0, 1.0, 0.1, 0.6).peak_i.tolist() == [5, 15, 25]
+
+
+def test_detect_strokes_parabola_next_to_the_ends():
+    # peaks at sample 1 and at the one before last; vertex of the parabola through
+    # (-1, y0), (0, y1), (1, y2): (y0 - y2) / (2 (y0 - 2 y1 + y2)) samples from the peak
+    x = np.array([0, 10, 4, 1, 1, 4, 10, 2.0])
+    t = np.arange(8) * 0.5
+    st = M.detect_strokes(t, x, 2.0, 3.0, 0.1)
+    assert st.peak_i.tolist() == [1, 6]
+    v1 = (0 - 4) / (2 * (0 - 20 + 4))
+    v6 = (4 - 2) / (2 * (4 - 20 + 2))
+    assert st.t_s.tolist() == pytest.approx([0.5 * (1 + v1), 0.5 * (6 + v6)])
+    # whole-sample times (integers) give the same answer
+    assert M.detect_strokes(np.arange(8), x, 1.0, 3.0, 0.1).t_s.tolist() == pytest.approx([1 + v1, 6 + v6])
+    # a flat top of three samples stays on its middle sample
+    flat = M.detect_strokes(np.arange(7.0), np.array([0, 2, 9, 9, 9, 2, 0.0]), 1.0, 1.0, 0.1)
+    assert flat.peak_i.tolist() == [3] and flat.t_s.tolist() == [3.0]
+
+
+def test_detect_strokes_filtered_tops_stay_on_samples():
+    t, f, _ = _train(45, 6)
+    st = M.detect_strokes(t, f + 0.5 * np.sin(2 * np.pi * 0.3 * t), RATE, 0.3, 0.08, 0.15, 4.0)
+    assert st.peak_i.size == 6 and st.t_s.tolist() == t[st.peak_i].tolist()
+
+
+def test_trim_edges_scales_with_the_interval():
+    # usual interval 2 s: a first and a last stroke 0.5 s from their neighbours (< 1 s) go
+    t = np.array([0.0, 0.5, 2.5, 4.5, 6.5, 7.0])
+    st = M.trim_edges(M.Strokes(np.arange(6), t, np.ones(6)))
+    assert st.t_s.tolist() == [0.5, 2.5, 4.5, 6.5]
+
+
+def test_steady_runs_force_level_edges():
+    eng = np.ones(6, bool)
+    assert M.steady_runs(np.zeros(6), eng, 1.0, 2.0, 0.1, 2.0) == []          # no force, no hold
+    assert M.steady_runs(np.full(6, 0.5), eng, 1.0, 2.0, 0.1, 2.0) == [(0, 6)]  # a light one is one
+
+
+def test_release_s_exact_tenth_and_cv_part_small_weights():
+    assert M.release_s(np.array([10, 1, 0.0]), 1, 10.0, 1.0) == 1.0   # 1 N is 10 % of 10 N
+    assert M.cv_part([0.1], [1.0], 0.2) == 1.0
+    assert M.cv_part([0.3, 0.1], [0.25, 0.25], 0.2) == pytest.approx(0.75)
+
+
+def test_detect_strokes_amplitude_is_the_5_to_95_percentile_span():
+    # 5 strikes of 10 N in 100 samples of 0: the 95th percentile (linear interpolation at
+    # rank 0.95 x 99 = 94.05) is 0.05 x 10 = 0.5 N, the 5th is 0, so 1.5 x amplitude = 0.75 N
+    x = np.zeros(100)
+    x[[10, 30, 50, 70, 90]] = 10.0
+    st = M.detect_strokes(np.arange(100.0), x, 1.0, 0.1, 0.1, 1.5)
+    assert st.peak_i.tolist() == [10, 30, 50, 70, 90]
