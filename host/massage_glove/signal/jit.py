@@ -1,0 +1,42 @@
+"""Compiled per-sample kernels: numba when it is installed, the same Python source when not.
+
+A kernel is written once, in the subset of Python that numba compiles (scalar arithmetic,
+`math` functions, loops, indexing of arrays passed in, no allocation of Python objects).
+`njit` compiles it with numba (nopython mode, no fast-math, so IEEE results match Python's
+floats; cached on disk); without numba, or with MG_KERNEL=python in the environment, the
+decorator returns the function unchanged and the same code runs as plain Python. The two
+give the same outputs, which tests/signal check against each other and against the numpy
+reference stages.
+
+COMPILED says which one is in use; `kernel_name()` names it for benchmarks and logs.
+"""
+from __future__ import annotations
+
+import os
+
+_WANT = os.environ.get("MG_KERNEL", "auto").strip().lower()
+if _WANT not in ("auto", "numba", "python"):
+    raise ImportError(f"MG_KERNEL={_WANT!r}: expected auto, numba or python")
+
+try:
+    if _WANT == "python":
+        raise ImportError("MG_KERNEL=python")
+    import numba as _numba
+except ImportError:
+    if _WANT == "numba":
+        raise
+    _numba = None
+
+COMPILED = _numba is not None
+
+
+def njit(fn):
+    """Compile `fn` with numba (nopython, cached, releases the GIL), or return it as it is."""
+    if _numba is None:
+        return fn
+    return _numba.njit(cache=True, nogil=True, fastmath=False)(fn)
+
+
+def kernel_name() -> str:
+    """"numba <version>" or "python" (the uncompiled fallback)."""
+    return f"numba {_numba.__version__}" if _numba is not None else "python"
