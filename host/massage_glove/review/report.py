@@ -137,6 +137,34 @@ def _settle(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x), x, 0.0)
 
 
+def _per_count(counts: np.ndarray, fn):
+    """fn(counts) for (n, channels) counts, fn applied elementwise per channel: computed once
+    for every value the counts hold (0 .. their maximum, at most 65536 rows) and looked up per
+    sample. fn returns a tuple of arrays shaped like its input; the result is what fn(counts)
+    gives, element for element. Non-integer counts: fn(counts) itself."""
+    c = np.asarray(counts)
+    if c.ndim != 2 or c.dtype.kind not in "ui" or c.size == 0 or c.min() < 0 or c.max() > 0xFFFF:
+        return fn(c)
+    n_ch = c.shape[1]
+    values = np.arange(int(c.max()) + 1, dtype=c.dtype)
+    tables = fn(np.broadcast_to(values[:, None], (values.size, n_ch)))
+    idx = c.astype(np.intp) * n_ch + np.arange(n_ch)
+    return tuple(np.asarray(t).ravel().take(idx) for t in tables)
+
+
+def median3(x: np.ndarray) -> np.ndarray:
+    """The centred median of 3 along axis 0 that filter_zero_phase applies first (the ends
+    kept), as max(min(a, b), min(max(a, b), c)): the same sample np.median picks, NaN where
+    the window holds one, without sorting (new array). filter_zero_phase(median3(x),
+    spike=False) is filter_zero_phase(x); tests/review/test_speed_paths.py holds them equal."""
+    a = np.asarray(x, np.float64)
+    if a.shape[0] < 3:
+        return a.copy()
+    p, q, r = a[:-2], a[1:-1], a[2:]
+    mid = np.maximum(np.minimum(p, q), np.minimum(np.maximum(p, q), r))
+    return np.concatenate([a[:1], mid, a[-1:]], axis=0)
+
+
 class Session:
     """A log reprocessed: per-sample force, region, technique, bands, contact (arrays)."""
 
@@ -164,14 +192,15 @@ class Session:
         if tare is None:
             self.notes.append("no tare in the log: forces are not zeroed")
             tare = np.zeros(len(dev.channels))
-        fault = conv.faults(s.counts)
-        force = conv.force_n_from_conductance(conv.conductance_s(s.counts) - tare)
+        fault, force = _per_count(s.counts, lambda c: (
+            conv.faults(c), conv.force_n_from_conductance(conv.conductance_s(c) - tare)))
         bad = fault != 0
         self.saturated = (fault & FAULT_SATURATED) != 0
         # a saturated sensor is pressed past its range: at least its top of range, never 0
         self.top_n = conv.f_max_n
         raw = M.fill_faults(np.where(bad, np.nan, force), bad, self.saturated, self.top_n)
-        f = (filter_zero_phase(raw, self.rate, cutoff_hz=min(cfg["filter_cutoff_hz"], 0.45 * self.rate))
+        f = (filter_zero_phase(median3(raw), self.rate, spike=False,
+                               cutoff_hz=min(cfg["filter_cutoff_hz"], 0.45 * self.rate))
              if n > 30 else raw)
         self.force_filled = np.maximum(f, 0.0)          # faults bridged: strokes and holds
         self.force = np.where(bad & ~self.saturated, np.nan, self.force_filled)
@@ -200,20 +229,27 @@ class Session:
         self.ratio = np.zeros((n, nch))       # force / the region's limit
         self.contact = np.zeros((n, nch), bool)
         self.regions_seen = [r for r in dict.fromkeys(self.region.tolist()) if r is not None]
+        # the region is constant over runs of samples: each run is worked on as a slice
+        region_runs = M.change_bounds(self.region)
+        run_regions = [self.region[a] for a, _ in region_runs]
+        profile_of = {}
         for r in [None] + self.regions_seen:
-            m = self.region == r if r is not None else np.equal(self.region, None)
-            if not m.any():
+            if r is None and None not in run_regions:
                 continue
+            key = r
             if r is not None and r not in ps.regions:
                 self.notes.append(f"region {r!r} in the log is not in the regions data: reviewed without its limit")
                 r = None
-            P = ps.resolve(r, self.skill, self.sensitivity, dev.channels)
-            fr = self.force[m]
-            sat = self.saturated[m]
+            profile_of[key] = ps.resolve(r, self.skill, self.sensitivity, dev.channels)
+        for (a, b), r in zip(region_runs, run_regions):
+            P = profile_of[r]
+            fr = self.force[a:b]
+            sat = self.saturated[a:b]
+            fs = _settle(fr)
             # saturated is too much, and the furthest from any band (cost 1)
-            self.band[m] = np.where(sat, TOO_MUCH, np.where(np.isnan(fr), -1, classify_n(_settle(fr), P.edges_n)))
-            self.ratio[m] = np.where(sat, np.inf, _settle(fr) / P.limit_n)
-            self.contact[m] = (_settle(fr) >= P.contact_n) | sat
+            self.band[a:b] = np.where(sat, TOO_MUCH, np.where(np.isnan(fr), -1, classify_n(fs, P.edges_n)))
+            self.ratio[a:b] = np.where(sat, np.inf, fs / P.limit_n)
+            self.contact[a:b] = (fs >= P.contact_n) | sat
         self.edges = {r: ps.resolve(r, self.skill, self.sensitivity, dev.channels)
                       for r in self.regions_seen if r in ps.regions}
         H = len(self.hands)
