@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DataFileError, GloveError
 from ..log import load
 from ..signal import default_profile_set, filter_zero_phase
-from ..signal.bands import BANDS, FIRM, MEDIUM, TOO_MUCH, classify_n
+from ..signal.bands import BANDS, FIRM, MEDIUM, TOO_MUCH
 from ..signal.calibration import FAULT_SATURATED, Calibration, ForceConverter
 from ..signal.datafile import Node, check_format, read_json
 from ..signal.rules import SITE_TEXT
@@ -152,6 +152,27 @@ def _per_count(counts: np.ndarray, fn):
     return tuple(np.asarray(t).ravel().take(idx) for t in tables)
 
 
+def edges_reached(force_n: np.ndarray, edges_n: np.ndarray) -> np.ndarray:
+    """classify_n(force_n, edges_n) for finite force (n, channels): the number of each
+    channel's edges reached, int8 (new array), one comparison per edge instead of a sum over
+    an (n, channels, edges) array. tests/review/test_speed_paths.py holds them equal."""
+    f = np.asarray(force_n, np.float64)
+    e = np.asarray(edges_n, np.float64)
+    out = (f >= e[..., 0]).view(np.int8).copy()
+    for k in range(1, e.shape[-1]):
+        out += (f >= e[..., k]).view(np.int8)
+    return out
+
+
+def _hand_columns(hand_of: np.ndarray, h: int):
+    """The columns of hand h: a slice when they are side by side (a view, no copy), else
+    their indices. Only for order-free reductions (max, any): a sum keeps its own indexing."""
+    idx = np.flatnonzero(hand_of == h)
+    if idx.size and int(idx[-1]) - int(idx[0]) + 1 == idx.size:
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
 def median3(x: np.ndarray) -> np.ndarray:
     """The centred median of 3 along axis 0 that filter_zero_phase applies first (the ends
     kept), as max(min(a, b), min(max(a, b), c)): the same sample np.median picks, NaN where
@@ -247,8 +268,12 @@ class Session:
             sat = self.saturated[a:b]
             fs = _settle(fr)
             # saturated is too much, and the furthest from any band (cost 1)
-            self.band[a:b] = np.where(sat, TOO_MUCH, np.where(np.isnan(fr), -1, classify_n(fs, P.edges_n)))
-            self.ratio[a:b] = np.where(sat, np.inf, fs / P.limit_n)
+            band = edges_reached(fs, P.edges_n)
+            band[np.isnan(fr)] = -1
+            band[sat] = TOO_MUCH
+            self.band[a:b] = band
+            ratio = np.divide(fs, P.limit_n, out=self.ratio[a:b])
+            ratio[sat] = np.inf
             self.contact[a:b] = (fs >= P.contact_n) | sat
         self.edges = {r: ps.resolve(r, self.skill, self.sensitivity, dev.channels)
                       for r in self.regions_seen if r in ps.regions}
@@ -257,20 +282,19 @@ class Session:
                                     for h in range(H)], 1) if n else np.zeros((0, H))
         # each hand's most loaded sensor as a share of its own light|medium edge
         light_edge = np.array([ps.classes[c.sensor_class].edges_n[0] for c in dev.channels])
-        rel = np.where(self.contact, self.force_filled / light_edge, 0.0)
-        self.hand_light_ratio = np.stack([rel[:, self.hand_of == h].max(axis=1) for h in range(H)], 1) \
-            if n else np.zeros((0, H))
-        self.hand_contact = np.stack([self.contact[:, self.hand_of == h].any(axis=1)
-                                      for h in range(H)], 1) if n else np.zeros((0, H), bool)
+        hc = [_hand_columns(self.hand_of, h) for h in range(H)]
+        # a hand's maximum over its sensors in contact (0 when none is)
+        self.hand_light_ratio = np.stack([np.where(self.contact[:, c], self.force_filled[:, c] / light_edge[c], 0.0)
+                                          .max(axis=1) for c in hc], 1) if n else np.zeros((0, H))
+        self.hand_contact = np.stack([self.contact[:, c].any(axis=1) for c in hc], 1) \
+            if n else np.zeros((0, H), bool)
         hb = np.full((n, H), -1, np.int8)
-        for h in range(H):
-            cols = self.hand_of == h
-            b = np.where(self.contact[:, cols], self.band[:, cols], -1)
-            hb[:, h] = b.max(axis=1) if cols.any() else -1
+        for h, c in enumerate(hc):
+            if (self.hand_of == h).any():
+                hb[:, h] = np.where(self.contact[:, c], self.band[:, c], -1).max(axis=1)
         self.hand_band = hb
-        self.hand_ratio = np.stack([np.where(self.contact[:, self.hand_of == h],
-                                             self.ratio[:, self.hand_of == h], 0.0).max(axis=1)
-                                    for h in range(H)], 1) if n else np.zeros((0, H))
+        self.hand_ratio = np.stack([np.where(self.contact[:, c], self.ratio[:, c], 0.0).max(axis=1)
+                                    for c in hc], 1) if n else np.zeros((0, H))
         self.alerts = [e for e in ev if e.kind == "alert"]
         self.marks = [e for e in ev if e.kind == "mark"]
         routine_key = (slog.header.get("extra") or {}).get("routine")
