@@ -283,18 +283,25 @@ class Session:
         # each hand's most loaded sensor as a share of its own light|medium edge
         light_edge = np.array([ps.classes[c.sensor_class].edges_n[0] for c in dev.channels])
         hc = [_hand_columns(self.hand_of, h) for h in range(H)]
-        # a hand's maximum over its sensors in contact (0 when none is)
-        self.hand_light_ratio = np.stack([np.where(self.contact[:, c], self.force_filled[:, c] / light_edge[c], 0.0)
-                                          .max(axis=1) for c in hc], 1) if n else np.zeros((0, H))
+        off = ~self.contact
+
+        def hand_max(x, fill, dtype=None):
+            # each hand's maximum over its sensors in contact (`fill` where none is)
+            x = np.array(x, dtype, copy=True)
+            x[off] = fill
+            return np.stack([x[:, c].max(axis=1) for c in hc], 1)
+        self.hand_light_ratio = hand_max(self.force_filled / light_edge, 0.0) if n else np.zeros((0, H))
         self.hand_contact = np.stack([self.contact[:, c].any(axis=1) for c in hc], 1) \
             if n else np.zeros((0, H), bool)
         hb = np.full((n, H), -1, np.int8)
-        for h, c in enumerate(hc):
-            if (self.hand_of == h).any():
-                hb[:, h] = np.where(self.contact[:, c], self.band[:, c], -1).max(axis=1)
+        if n and all((self.hand_of == h).any() for h in range(H)):
+            hb[:] = hand_max(self.band, -1)
+        else:
+            for h, c in enumerate(hc):
+                if (self.hand_of == h).any():
+                    hb[:, h] = np.where(self.contact[:, c], self.band[:, c], -1).max(axis=1)
         self.hand_band = hb
-        self.hand_ratio = np.stack([np.where(self.contact[:, c], self.ratio[:, c], 0.0).max(axis=1)
-                                    for c in hc], 1) if n else np.zeros((0, H))
+        self.hand_ratio = hand_max(self.ratio, 0.0) if n else np.zeros((0, H))
         self.alerts = [e for e in ev if e.kind == "alert"]
         self.marks = [e for e in ev if e.kind == "mark"]
         routine_key = (slog.header.get("extra") or {}).get("routine")
