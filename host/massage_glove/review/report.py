@@ -175,14 +175,16 @@ def _hand_columns(hand_of: np.ndarray, h: int):
 
 def median3(x: np.ndarray) -> np.ndarray:
     """The centred median of 3 along axis 0 that filter_zero_phase applies first (the ends
-    kept), as max(min(a, b), min(max(a, b), c)): the same sample np.median picks, NaN where
-    the window holds one, without sorting (new array). filter_zero_phase(median3(x),
-    spike=False) is filter_zero_phase(x); tests/review/test_speed_paths.py holds them equal."""
+    kept), as max(min(a, b), min(max(a, b), c)): the same sample np.median picks (and, like
+    it, 0.0 for -0.0), NaN where the window holds one, without sorting (new array).
+    filter_zero_phase(median3(x), spike=False) is filter_zero_phase(x), bit for bit;
+    tests/review/test_speed_paths.py holds them equal."""
     a = np.asarray(x, np.float64)
     if a.shape[0] < 3:
         return a.copy()
     p, q, r = a[:-2], a[1:-1], a[2:]
     mid = np.maximum(np.minimum(p, q), np.minimum(np.maximum(p, q), r))
+    mid += 0.0          # np.median's mean of the middle sample turns -0.0 into 0.0; so does this
     return np.concatenate([a[:1], mid, a[-1:]], axis=0)
 
 
