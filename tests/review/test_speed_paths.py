@@ -142,3 +142,29 @@ def test_session_fast_paths_on_faults_and_region_changes(corpus, name):
         assert ((S.fault != 0) & ~S.saturated).any()
     if name == "saturated":
         assert S.saturated.any()
+
+
+def test_coded_labels_are_the_object_array_operations():
+    from massage_glove.review import metrics as M
+    rng = np.random.default_rng(4)
+    t = np.sort(rng.uniform(0, 100, 4000))
+    t[1000:1010] = t[1000]                            # equal sample times
+    ct = list(rng.uniform(-5, 105, 40)) + [50.0, 50.0, 50.0]   # unsorted, before/after, ties
+    names = ["neck", None, "paraspinals", "neck", "end", "warm_up", None, "cool_down"]
+    labels = [names[i % len(names)] for i in range(len(ct))]
+    ints = list(range(len(ct)))
+    for lab, initial in ((labels, None), (labels, "neck"), (ints, -1)):
+        c = R.Coded(*M.label_codes(t, ct, lab, initial))
+        ref = M.labels_at(t, ct, lab, initial)
+        assert c.labels.tolist() == ref.tolist() and c.labels.dtype == ref.dtype
+        assert c.distinct() == list(dict.fromkeys(ref.tolist()))
+        for pred in (lambda v: v in ("neck", "end"), lambda v: isinstance(v, str) and v.startswith("cool"),
+                     lambda v: v is None, lambda v: v == 3):
+            assert same(c.mask(pred), M.label_mask(ref, pred))
+        for v in set(lab) | {"nowhere"}:
+            assert same(c.eq(v), ref == v if v is not None else np.equal(ref, None))
+        assert R.change_bounds(c) == M.change_bounds(ref)
+    cs = [R.Coded(*M.label_codes(t, ct, lab, i)) for lab, i in ((labels, None), (ints, -1), (labels[::-1], "x"))]
+    assert R.change_bounds(*cs) == M.change_bounds(*(c.labels for c in cs))
+    empty = R.Coded(*M.label_codes(np.zeros(0), ct, labels))
+    assert R.change_bounds(empty) == M.change_bounds(empty.labels) == [] and empty.distinct() == []

@@ -36,12 +36,19 @@ def bridge_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
     return out
 
 
-def labels_at(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> np.ndarray:
-    """Label of each sample given label changes at times change_t_s (sorted or not)."""
+def label_codes(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, table) with labels_at(...) == table[codes]: per sample the index of the label
+    change in force (0: `initial`), and the labels in time order (object array)."""
     order = np.argsort(np.asarray(change_t_s, np.float64), kind="stable")
     ct = np.asarray(change_t_s, np.float64)[order]
     lab = np.array([initial] + [change_labels[i] for i in order], dtype=object)
-    return lab[np.searchsorted(ct, t_s, side="right")]
+    return np.searchsorted(ct, t_s, side="right"), lab
+
+
+def labels_at(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> np.ndarray:
+    """Label of each sample given label changes at times change_t_s (sorted or not)."""
+    codes, table = label_codes(t_s, change_t_s, change_labels, initial)
+    return table[codes]
 
 
 def label_mask(labels: np.ndarray, pred) -> np.ndarray:

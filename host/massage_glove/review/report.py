@@ -152,6 +152,49 @@ def _per_count(counts: np.ndarray, fn):
     return tuple(np.asarray(t).ravel().take(idx) for t in tables)
 
 
+class Coded:
+    """A label per sample held as codes into a small table (one entry per label change in the
+    log): `labels` is table[codes], the object array; masks, first-seen order and change
+    bounds are taken on the table and the integer codes, each equal to what the same
+    operation on `labels` gives (tests/review/test_speed_paths.py)."""
+
+    def __init__(self, codes: np.ndarray, table: np.ndarray):
+        self.codes = np.asarray(codes, np.intp)
+        self.table = table
+        self.labels = table[self.codes]
+
+    def mask(self, pred) -> np.ndarray:
+        """M.label_mask(labels, pred): samples whose label satisfies pred."""
+        keep = np.fromiter((bool(pred(v)) for v in self.table.tolist()), bool, self.table.size)
+        return keep[self.codes]
+
+    def eq(self, value) -> np.ndarray:
+        """labels == value (np.equal(labels, None) for None)."""
+        return self.mask((lambda v: v is None) if value is None else (lambda v: v == value))
+
+    def distinct(self) -> list:
+        """list(dict.fromkeys(labels.tolist())): each label once, in order of first sample."""
+        u, first = np.unique(self.codes, return_index=True)
+        return list(dict.fromkeys(self.table[u[np.argsort(first, kind="stable")]].tolist()))
+
+
+def change_bounds(*coded: Coded) -> list[tuple[int, int]]:
+    """M.change_bounds over the labels of `coded`: runs over which every label stays the same
+    (compared where a code changes, the only places a label can)."""
+    n = coded[0].codes.size if coded else 0
+    if n == 0:
+        return []
+    cand = np.zeros(n - 1, bool)
+    for c in coded:
+        cand |= c.codes[1:] != c.codes[:-1]
+    at = np.flatnonzero(cand)
+    change = np.zeros(at.size, bool)
+    for c in coded:
+        change |= c.table[c.codes[at + 1]] != c.table[c.codes[at]]
+    b = [0, *(at[change] + 1).tolist(), n]
+    return list(zip(b[:-1], b[1:]))
+
+
 def edges_reached(force_n: np.ndarray, edges_n: np.ndarray) -> np.ndarray:
     """classify_n(force_n, edges_n) for finite force (n, channels): the number of each
     channel's edges reached, int8 (new array), one comparison per edge instead of a sum over
@@ -238,11 +281,15 @@ class Session:
             self.notes.append("the log's region has no device time: reviewed without regions")
         stg = [(e.t_device_s, e.fields.get("technique"), e.fields.get("stage")) for e in ev
                if e.kind == "stage" and e.t_device_s is not None]
-        self.region = M.labels_at(self.t, [r[0] for r in reg], [r[1] for r in reg])
-        self.technique = M.labels_at(self.t, [x[0] for x in stg], [x[1] for x in stg])
-        self.stage = M.labels_at(self.t, [x[0] for x in stg], [x[2] for x in stg])
-        # the number of the stage event in force: a stage entered twice is two runs
-        self.stage_no = M.labels_at(self.t, [x[0] for x in stg], list(range(len(stg))), -1)
+        # each label both per sample (object arrays) and coded (masks without comparing objects)
+        self.coded = {
+            "region": Coded(*M.label_codes(self.t, [r[0] for r in reg], [r[1] for r in reg])),
+            "technique": Coded(*M.label_codes(self.t, [x[0] for x in stg], [x[1] for x in stg])),
+            "stage": Coded(*M.label_codes(self.t, [x[0] for x in stg], [x[2] for x in stg])),
+            # the number of the stage event in force: a stage entered twice is two runs
+            "stage_no": Coded(*M.label_codes(self.t, [x[0] for x in stg], list(range(len(stg))), -1))}
+        self.region, self.technique, self.stage, self.stage_no = (
+            self.coded[k].labels for k in ("region", "technique", "stage", "stage_no"))
         tares = [e.t_device_s for e in ev if e.kind == "tare" and e.t_device_s is not None]
         self.t_tare = float(min(tares)) if tares else (float(self.t[0]) if n else 0.0)
         self.hands = list(dev.hands)
@@ -251,9 +298,9 @@ class Session:
         self.band = np.full((n, nch), -1, np.int8)
         self.ratio = np.zeros((n, nch))       # force / the region's limit
         self.contact = np.zeros((n, nch), bool)
-        self.regions_seen = [r for r in dict.fromkeys(self.region.tolist()) if r is not None]
+        self.regions_seen = [r for r in self.coded["region"].distinct() if r is not None]
         # the region is constant over runs of samples: each run is worked on as a slice
-        region_runs = M.change_bounds(self.region)
+        region_runs = change_bounds(self.coded["region"])
         run_regions = [self.region[a] for a, _ in region_runs]
         profile_of = {}
         for r in [None] + self.regions_seen:
@@ -343,7 +390,7 @@ def _stroke_runs(S: "Session", cfg: dict, h: int, any_contact: np.ndarray) -> li
     rate = S.rate
     out = []
     hand = S.hands[h]
-    for a, b in M.change_bounds(S.stage_no, S.region, S.technique):
+    for a, b in change_bounds(S.coded["stage_no"], S.coded["region"], S.coded["technique"]):
         tech = S.technique[a]
         if tech in ("hold", "rest", "off"):
             continue
@@ -394,13 +441,13 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     regions = {}
     # a region's time: from the tare (hands on the glove, not yet on the person) to the end of
     # the work (the last contact, or the routine's end)
-    in_span = (S.t >= S.t_tare) & (np.arange(n) < w1) & (S.stage != "end") if n else np.zeros(0, bool)
+    in_span = (S.t >= S.t_tare) & (np.arange(n) < w1) & ~S.coded["stage"].eq("end") if n else np.zeros(0, bool)
     span_total = float(in_span.sum()) * dt
     on_all = S.hand_contact.any(axis=1) if n else np.zeros(0, bool)
     cost_sum, cost_n = 0.0, 0
     hands_on_total = float(on_all.sum()) * dt
     for r in S.regions_seen:
-        m = S.region == r
+        m = S.coded["region"].eq(r)
         P = S.edges.get(r)
         allowed = P.allowed_band if P is not None else 3
         onh = S.hand_contact[m]
@@ -493,7 +540,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
 
     # --- holds (any steady contact, light grounding holds included) ---------------------------
     holds = []
-    tech_moving = M.label_mask(S.technique, lambda t: t in STROKE_TECHNIQUES) if n else np.zeros(0, bool)
+    tech_moving = S.coded["technique"].mask(lambda t: t in STROKE_TECHNIQUES) if n else np.zeros(0, bool)
     for h, hand in enumerate(S.hands):
         engaged = S.hand_contact[:, h] & ~tech_moving
         for a0, b0 in M.steady_runs(S.hand_force[:, h], engaged, rate, settings.steady_window_s,
@@ -594,7 +641,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
                       "tremor_rms_n": {"early": _r(tr_early), "late": _r(tr_late)}}
 
     # --- cool-down: the routine's cool-down stage, or the last part of the work ------------------
-    cool_stage = M.label_mask(S.stage, _is_cool_down) if n else np.zeros(0, bool)
+    cool_stage = S.coded["stage"].mask(_is_cool_down) if n else np.zeros(0, bool)
     if S.routine is not None and any(_is_cool_down(st.id) for st in S.routine.stages):
         cm = cool_stage
     else:
@@ -611,7 +658,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
         else:
             hb_c = S.hand_band[cm][on_c]
             light = float((hb_c <= 0).mean())
-            rest = ~cm & ~M.label_mask(S.stage, _is_warm_up)
+            rest = ~cm & ~S.coded["stage"].mask(_is_warm_up)
             rest[:w0] = False
             rest[w1:] = False
             on_rest = S.hand_force[rest][S.hand_contact[rest]]
@@ -654,10 +701,10 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     out["session_length"] = {"minutes": round(minutes, 2), "kind": kind, "verdict": verdict,
                              "ok": bool(length_ok)}
     per_tech = {}
-    for t_ in dict.fromkeys(S.technique.tolist()):
+    for t_ in S.coded["technique"].distinct():
         if t_ is None:
             continue
-        per_tech[t_] = round(float(((S.technique == t_) & any_contact).sum()) * dt, 2)
+        per_tech[t_] = round(float((S.coded["technique"].eq(t_) & any_contact).sum()) * dt, 2)
     judged_tech = {}
     if S.routine is None and not drill and minutes >= min(lo for lo, _ in kinds.values()):
         for t_, (lo, hi) in cfg["technique_minutes"].items():
@@ -990,7 +1037,7 @@ def compare(trainee: Session, demo: Session) -> dict:
     for r in sorted(set(trainee.regions_seen) | set(demo.regions_seen), key=str):
         row = {"name": trainee.ps.regions[r].name if r in trainee.ps.regions else r}
         for who, S in (("trainee", trainee), ("instructor", demo)):
-            m = (S.region == r)[:, None] & S.hand_contact
+            m = S.coded["region"].eq(r)[:, None] & S.hand_contact
             v = S.hand_force[m]
             row[who] = ({"median_n": round(float(np.median(v)), 2), "p90_n": round(float(np.percentile(v, 90)), 2),
                          "seconds": round(float(m.any(axis=1).sum()) / S.rate, 1)} if v.size else None)
