@@ -168,3 +168,27 @@ def test_coded_labels_are_the_object_array_operations():
     assert R.change_bounds(*cs) == M.change_bounds(*(c.labels for c in cs))
     empty = R.Coded(*M.label_codes(np.zeros(0), ct, labels))
     assert R.change_bounds(empty) == M.change_bounds(empty.labels) == [] and empty.distinct() == []
+
+
+def test_hand_blocks_layouts():
+    s = slice
+    assert R._hand_blocks([s(0, 8), s(8, 16)], 16)[0].tolist() == [0, 8]
+    st, order = R._hand_blocks([s(8, 16), s(0, 8)], 16)      # left channels first
+    assert st.tolist() == [0, 8] and order.tolist() == [1, 0]
+    assert R._hand_blocks([s(0, 16)], 16)[0].tolist() == [0]
+    assert R._hand_blocks([s(0, 7), s(8, 16)], 16) is None    # a channel of no hand
+    assert R._hand_blocks([s(0, 8), np.array([8, 10, 12])], 16) is None   # not side by side
+    assert R._hand_blocks([s(0, 8), s(8, 15)], 16) is None
+
+
+@pytest.mark.parametrize("name", ["saturated", "sensor_fault"])
+def test_hand_maxima_block_path_is_the_general_one(corpus, name, monkeypatch):
+    if name not in corpus:
+        pytest.skip(f"{name} is not in this corpus selection")
+    _, path, _, _ = corpus[name]
+    slog = load(path)
+    fast = R.Session(slog)
+    monkeypatch.setattr(R, "_hand_blocks", lambda hc, n_ch: None)
+    general = R.Session(slog)
+    for k in ("hand_light_ratio", "hand_band", "hand_ratio", "hand_contact", "hand_force"):
+        assert same(getattr(fast, k), getattr(general, k)), k

@@ -216,6 +216,18 @@ def _hand_columns(hand_of: np.ndarray, h: int):
     return idx
 
 
+def _hand_blocks(hc: list, n_ch: int):
+    """(starts, order) when the hands' columns are blocks side by side covering every channel
+    (np.maximum.reduceat(x, starts, axis=1)[:, i] is hand order[i]'s maximum), else None."""
+    if not hc or not all(isinstance(c, slice) for c in hc):
+        return None
+    order = sorted(range(len(hc)), key=lambda h: hc[h].start)
+    edges = [hc[h].start for h in order] + [n_ch]
+    if edges[0] != 0 or any(hc[h].stop != edges[i + 1] for i, h in enumerate(order)):
+        return None
+    return np.array(edges[:-1], np.intp), np.array(order, np.intp)
+
+
 def median3(x: np.ndarray) -> np.ndarray:
     """The centred median of 3 along axis 0 that filter_zero_phase applies first (the ends
     kept), as max(min(a, b), min(max(a, b), c)): the same sample np.median picks (and, like
@@ -332,13 +344,17 @@ class Session:
         # each hand's most loaded sensor as a share of its own light|medium edge
         light_edge = np.array([ps.classes[c.sensor_class].edges_n[0] for c in dev.channels])
         hc = [_hand_columns(self.hand_of, h) for h in range(H)]
-        off = ~self.contact
+        blocks = _hand_blocks(hc, nch)
 
-        def hand_max(x, fill, dtype=None):
+        def hand_max(x, fill):
             # each hand's maximum over its sensors in contact (`fill` where none is)
-            x = np.array(x, dtype, copy=True)
-            x[off] = fill
-            return np.stack([x[:, c].max(axis=1) for c in hc], 1)
+            y = np.where(self.contact, x, fill)
+            if blocks is not None:
+                starts, order = blocks
+                out = np.empty((n, H), y.dtype)
+                out[:, order] = np.maximum.reduceat(y, starts, axis=1)
+                return out
+            return np.stack([y[:, c].max(axis=1) for c in hc], 1)
         self.hand_light_ratio = hand_max(self.force_filled / light_edge, 0.0) if n else np.zeros((0, H))
         self.hand_contact = np.stack([self.contact[:, c].any(axis=1) for c in hc], 1) \
             if n else np.zeros((0, H), bool)
