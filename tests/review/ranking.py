@@ -57,7 +57,7 @@ def errors(corpus: dict) -> dict:
     """Largest error of each metric over the corpus, against the truth (same pairing as checks.py)."""
     E = {k: [] for k in ("count_pct", "rate_pct", "rhythm_cv", "peak_cv", "hold_s", "hands_on_pct",
                          "region_s", "pct_in_band", "warm_s", "fatigue", "coverage", "cool_down",
-                         "episodes", "receiver", "pace")}
+                         "episodes", "presses", "receiver", "pace")}
     n_strokes = 0
     for name, (sc, _, truth, r) in corpus.items():
         for st_t, st in zip(truth["stages"], sc.stages):
@@ -107,7 +107,7 @@ def errors(corpus: dict) -> dict:
             E["warm_s"].append(abs(r["warm_up"]["done_s"] - (float(t[int(np.argmax(firm))]) - truth["work_t0_s"])))
         for check, key in ((C.check_fatigue, "fatigue"), (C.check_coverage, "coverage"),
                            (C.check_cool_down, "cool_down"), (C.check_episodes, "episodes"),
-                           (C.check_receiver, "receiver")):
+                           (C.check_presses, "presses"), (C.check_receiver, "receiver")):
             try:
                 check(sc, truth, r)
                 E[key].append(0)
@@ -143,6 +143,7 @@ def errors_table(e: dict) -> str:
         ("coverage (covered, missed, lopsided)", f"{e['coverage']} wrong", "exact"),
         ("cool-down verdict", f"{e['cool_down']} wrong", "exact"),
         ("too-much episodes", f"{e['episodes']} wrong", "exact"),
+        ("presses over the limit", f"{e['presses']} wrong", "5 % (at least 1)"),
         ("response to softer / ouch", f"{e['receiver']} wrong", "exact"),
     ]
     L = [f"Largest error over the {e['n_sessions']} corpus sessions ({e['n_strokes']} strokes):", "",
