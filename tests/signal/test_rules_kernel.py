@@ -255,3 +255,17 @@ def test_mg_kernel_python_gives_the_same_alerts():
     out = pickle.loads(p.stdout)
     ref = list(reference(200.0, 2))
     assert out[None] == ref and out[5] == ref
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_chunk_with_more_prompts_than_the_output_holds_is_resumed(compiled):
+    """The kernel stops before a sample whose prompts could overflow its output and the
+    caller resumes it there: with room for one sample's prompts only, whole stages give
+    the same alerts."""
+    from massage_glove.signal import rules_kernel as rk
+    if compiled and not jit.COMPILED:
+        pytest.skip("numba is not installed")
+    dev = make_device(200)
+    kern = RuleKernel(dev.channels, rate_hz=200.0, settings=settings(2), compiled=compiled)
+    kern._I[rk.H_CAP] = len(kern.ekeys)
+    assert run(kern, 200.0, 2, None) == list(reference(200.0, 2))

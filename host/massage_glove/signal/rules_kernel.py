@@ -649,9 +649,12 @@ class RuleKernel(RuleSet):
         alerts: list[Alert] = []
         i = 0
         while i < n:
+            i0 = i
             i, m = self._kernel(I, F, *args, i, n)
             if m:
                 alerts += self.tell(self._prompts(m), t, flt, rg)
+            elif i == i0:
+                raise RuntimeError("rule kernel: its prompt output holds less than one sample's")
         return alerts
 
     def _prompts(self, m: int):
