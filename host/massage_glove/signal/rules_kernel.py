@@ -544,6 +544,8 @@ class RuleKernel(RuleSet):
                                         ("active", O_LACT), ("prompted", O_LPROM), ("count", O_LCOUNT))}
         self._regional_idx = [int(k) for k in np.flatnonzero(self._regional)]
         self._rg: Regime | None = None
+        self._tech: str | None = None       # the technique of the regime written
+        self._have_raw = False
         self._region: str | None = None
         self._started = False
         self._dummy = np.zeros(1, np.float64)
@@ -611,7 +613,8 @@ class RuleKernel(RuleSet):
         """Alerts for one chunk: arguments and alerts as RuleEngine.process."""
         f = np.asarray(force_n, np.float64)
         n = f.shape[0]
-        self.check_technique(technique_hint)
+        if technique_hint != self._tech:
+            self.check_technique(technique_hint)
         raw = self._check_raw(raw_n, n)
         I, F = self._I, self._F
         t = np.asarray(t_s, np.float64)
@@ -626,16 +629,20 @@ class RuleKernel(RuleSet):
         self._started = True
         if n == 0:
             return []
-        rg = self.regime(region, technique_hint)
-        if rg is not self._rg:
-            self.set_regime(rg)
+        if region != self._rg.profile.region_id or technique_hint != self._tech:
+            self.set_regime(self.regime(region, technique_hint))
+            self._tech = technique_hint
+        rg = self._rg
         flt = np.asarray(faults)
         if raw is None:
-            I[H_HAVERAW] = 0
+            if self._have_raw:
+                I[H_HAVERAW] = 0
+                self._have_raw = False
             if self.fast_k > 1:
                 F[self._fh] = [NAN] * (self._fh.stop - self._fh.start)
-        else:
+        elif not self._have_raw:
             I[H_HAVERAW] = 1
+            self._have_raw = True
         if self.compiled:
             args = (np.ascontiguousarray(t), np.ascontiguousarray(f).reshape(-1),
                     np.ascontiguousarray(bands, np.int8).reshape(-1),
