@@ -242,40 +242,40 @@ def rule_block(I, F, t, f, b, flt, raw, i0, n):
                 I[o_hover + h] = 1
             if tm:
                 I[o_htm + h] = 1
-            # steady force: max and min of the last w samples (monotonic deques)
-            mxv = 0.0
-            mnv = 0.0
-            for side in range(2):
-                dq = side * nch + j
-                base = dq * w
-                hd = I[o_dqh + dq]
-                ln = I[o_dql + dq]
-                while ln > 0 and I[o_dqi + base + hd] <= g - w:
-                    hd += 1
-                    if hd == w:
-                        hd = 0
-                    ln -= 1
-                while ln > 0:
-                    back = hd + ln - 1
-                    if back >= w:
-                        back -= w
-                    bv = F[of_dqv + base + back]
-                    if (side == 0 and bv <= fz) or (side == 1 and bv >= fz):
-                        ln -= 1
-                    else:
-                        break
-                pos = hd + ln
-                if pos >= w:
-                    pos -= w
-                I[o_dqi + base + pos] = g
-                F[of_dqv + base + pos] = fz
-                ln += 1
-                I[o_dqh + dq] = hd
-                I[o_dql + dq] = ln
-                if side == 0:
-                    mxv = F[of_dqv + base + hd]
-                else:
-                    mnv = F[of_dqv + base + hd]
+            # steady force: max and min of the last w samples (monotonic deques: drop what
+            # left the window at the front, what the new sample outranks at the back)
+            base = j * w
+            hd = I[o_dqh + j]
+            ln = I[o_dql + j]
+            while ln > 0 and I[o_dqi + base + hd] <= g - w:
+                hd = hd + 1 if hd + 1 < w else 0
+                ln -= 1
+            back = hd + ln - 1
+            while ln > 0 and F[of_dqv + base + (back if back < w else back - w)] <= fz:
+                ln -= 1
+                back -= 1
+            pos = hd + ln if hd + ln < w else hd + ln - w
+            I[o_dqi + base + pos] = g
+            F[of_dqv + base + pos] = fz
+            I[o_dqh + j] = hd
+            I[o_dql + j] = ln + 1
+            mxv = F[of_dqv + base + hd]
+            base = (nch + j) * w
+            hd = I[o_dqh + nch + j]
+            ln = I[o_dql + nch + j]
+            while ln > 0 and I[o_dqi + base + hd] <= g - w:
+                hd = hd + 1 if hd + 1 < w else 0
+                ln -= 1
+            back = hd + ln - 1
+            while ln > 0 and F[of_dqv + base + (back if back < w else back - w)] >= fz:
+                ln -= 1
+                back -= 1
+            pos = hd + ln if hd + ln < w else hd + ln - w
+            I[o_dqi + base + pos] = g
+            F[of_dqv + base + pos] = fz
+            I[o_dqh + nch + j] = hd
+            I[o_dql + nch + j] = ln + 1
+            mnv = F[of_dqv + base + hd]
             shape_ok = (mxv - mnv) <= tol * mxv
             rs = I[o_rst + j] + 1 if shape_ok and mnv >= F[of_thrc + j] else 0
             rh = I[o_rho + j] + 1 if shape_ok and mnv >= F[of_edge0 + j] else 0
