@@ -125,6 +125,31 @@ def test_the_reference_is_block_invariant():
                            st, block), reference(200.0, "mixed"))
 
 
+_SIM_REF: dict = {}
+
+
+def sim_reference(rate):
+    if rate not in _SIM_REF:
+        st = ks.sim_stream(rate)
+        _SIM_REF[rate] = ks.run(ReferencePipeline(st.device, rate_hz=rate), st, None)
+    return _SIM_REF[rate]
+
+
+@pytest.mark.parametrize("rate,block,kern", [(200.0, 1, "numba"), (200.0, 3, "numba"),
+                                             (200.0, 16, "numba"), (200.0, None, "numba"),
+                                             (200.0, 7, "python")])
+def test_simulated_trainee_on_the_routine(rate, block, kern):
+    """The simulated glove's force model of a heavy trainee, the first 110 s of the default
+    routine (warm-up, then kneading the traps too hard: too deep too fast, too much), cut
+    where the routine's stage changes."""
+    if kern == "numba" and not jit.COMPILED:
+        pytest.skip("numba is not installed")
+    st = ks.sim_stream(rate)
+    ref = sim_reference(rate)
+    assert {"too_deep_too_fast", "too_much"} <= {a.rule for a in ref["alerts"]}
+    assert_same(ks.run(Pipeline(st.device, rate_hz=rate, kernel=kern), st, block), ref)
+
+
 _CHILD = """
 import pickle, sys
 sys.path.insert(0, {here!r})
