@@ -144,15 +144,21 @@ def mixed_calibration(device, seed: int = 5) -> Calibration:
     return Calibration(device.glove_id, "2026-01-01", device.adc_bits, tuple(chans))
 
 
-def run(pipe, st: Stream, block: int | None) -> dict:
+def run(pipe, st: Stream, block: int | None, retare_stage: int | None = None) -> dict:
     """Tare on the first second, then the stream in blocks of `block` samples (None: each
-    stage whole), cut where the stage changes, region and technique set at each stage."""
+    stage whole), cut where the stage changes, region and technique set at each stage.
+    retare_stage: before that stage, the offsets are halved (assigned, as a replay does)
+    and an empty block is processed."""
     k = int(TARE_S * st.rate_hz)
     pipe.tare(make_block(st.counts[:k], st.rate_hz))
     res = []
-    for a, b, region, tech in st.stages:
+    for m, (a, b, region, tech) in enumerate(st.stages):
         pipe.set_region(region)
         pipe.set_technique(tech)
+        if m == retare_stage:
+            pipe.tare_s = pipe.tare_s * 0.5
+            res.append(pipe.process(SampleBlock(np.arange(0), st.t_s[:0], st.t_s[:0],
+                                                st.counts[:0], np.zeros(0, np.uint8))))
         size = (b - a) if block is None else block
         for i in range(a, b, size):
             j = min(b, i + size)
