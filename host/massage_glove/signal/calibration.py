@@ -572,6 +572,9 @@ class NoiseDetector:
         self.limit = fraction * self.w
         self.qw = max(3, int(quick_samples))
         self.qlimit = int(quick_reversals)
+        # history kept: enough rows before a block for both tests (the quick test's window
+        # can be the longer one at low rates)
+        self._keep = max(self.w, self.qw) + 1
         self._hist = np.zeros((0, n_channels))
         self._since = np.full(n_channels, 1 << 30, np.int64)   # samples since a test fired
 
@@ -580,7 +583,7 @@ class NoiseDetector:
         c = np.asarray(counts, np.float64)
         n, h, w = c.shape[0], self._hist.shape[0], self.w
         ext = np.concatenate([self._hist, c], axis=0)
-        self._hist = ext[-(w + 1):]
+        self._hist = ext[-self._keep:]
         out = np.zeros(c.shape, np.uint8)
         if ext.shape[0] < 3 or n == 0:
             return out
