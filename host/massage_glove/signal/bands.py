@@ -89,6 +89,11 @@ class BandClassifier:
     def n_channels(self) -> int:
         return self.edges_n.shape[0]
 
+    @property
+    def off_n(self) -> np.ndarray:
+        """(n_channels, 3) newtons: each edge switches off below this (edge * (1 - hysteresis))."""
+        return self._off_n
+
     def set_edges(self, edges_n) -> None:
         """Change the edges (a new region or profile).
 
