@@ -347,6 +347,10 @@ def build_rows(res: dict) -> list[dict]:
                          f"{_f(c['process_core_pct'])} %", c["process_core_pct"],
                          f"chain alone {_f(chain)} %" if chain is not None else "n/a",
                          f"<= {c['target_core_pct']:.0f} %", c["process_core_pct"] <= c["target_core_pct"]))
+        if rows[-1]["verdict"] == "MISS":
+            top = sorted(c.get("by_thread_core_pct", {}).items(), key=lambda x: -x[1])[:2]
+            rows[-1]["cause"] = ((f"the chain alone is {_f(chain)} % (host cost per frame x 200/s); " if chain is not None else "")
+                                 + "busiest threads: " + ", ".join(f"{k} {_f(v)} %" for k, v in top))
         rows.append(_row("CPU share, simulated glove (MicroPython process)",
                          f"{_f(c['glove_core_pct'])} %", c["glove_core_pct"],
                          f"sim relay threads {_f(c['sim_relay_core_pct'])} % (in the row above)", "none stated", None))
