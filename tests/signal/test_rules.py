@@ -241,7 +241,8 @@ def test_broken_sensor():
 @pytest.mark.parametrize("rate", [200.0, 1000.0])
 @pytest.mark.parametrize("region,sensor,level,rule", [
     ("neck", TH, 8.0, "over_limit"),                       # twice the light edge
-    ("lower_back", PALM, 50.0, "over_limit"),              # twice the medium edge
+    ("lower_back", PALM, 32.0, "over_limit"),              # over the medium edge (25 N)
+    ("lower_back", PALM, 50.0, "too_much"),                # past too much (40 N) at once
     ("upper_trapezius", PALM, 80.0, "too_much"),           # twice the too-much edge
     ("upper_trapezius", TH, 30.0, "too_much"),             # beyond the range: saturated
 ])

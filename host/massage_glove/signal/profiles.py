@@ -135,6 +135,7 @@ class Settings:
     region_settle_s: float = 0.5
     learn_min_region_s: float = 5.0
     learn_min_firm_s: float = 2.0
+    fast_alert_samples: int = 2
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -164,6 +165,7 @@ _SETTING_CHECKS = {
     "region_settle_s": ("num", 0.0, 10.0),
     "learn_min_region_s": ("num", 0.0, 600.0),
     "learn_min_firm_s": ("num", 0.0, 600.0),
+    "fast_alert_samples": ("int", 0, 50),
 }
 
 

@@ -209,13 +209,30 @@ class _Window:
         return mx[start:start + n], mn[start:start + n]
 
 
-class RuleEngine:
-    """Streaming rule engine for one glove: `process` a chunk, get its alerts.
+@dataclass(frozen=True)
+class Regime:
+    """What the rules check in one region with one technique hint (from RuleSet.regime).
 
-    channels: the glove's channel table (names, hands, sites, classes);
-    profile_set: data (regions, rules, settings); skill "novice" | "trained";
-    sensitivity: "normal" | "sensitive" | a factor; rate_hz: the sample rate;
-    settings: overrides profile_set.settings.
+    limit: (K,) the limit of each condition column (NaN where the rule is off here);
+    static_max_s / hold_max_s / percussion / warmup: the region-dependent rules that are on.
+    """
+    profile: Profile
+    technique: object
+    limit: np.ndarray
+    static_max_s: float | None
+    hold_max_s: float | None
+    percussion: bool
+    warmup: bool
+
+
+class RuleSet:
+    """What RuleEngine and RuleKernel share: the channel table, the condition and episode
+    keys, the rule timings in samples, the profiles of each region and the alert text.
+
+    Condition columns (`keys`): one per (rule, channel) and per (rule, hand), in RULE_IDS
+    order. Episode keys (`ekeys`): (rule, hand), or (rule, channel) for sensor faults.
+    A prompt, however it was found, is told by `tell` from its sample's condition and value
+    rows, so the two engines give the same alerts.
     """
 
     def __init__(self, channels: Sequence[Channel], profile_set: ProfileSet | None = None,
@@ -232,8 +249,10 @@ class RuleEngine:
         self.n_channels = nch
         self.hands = tuple(dict.fromkeys(c.hand for c in self.channels))
         self.hand_of = np.array([self.hands.index(c.hand) for c in self.channels])
+        self._hand_cols = [np.flatnonzero(self.hand_of == h) for h in range(len(self.hands))]
         self.range_n = np.array([fsr.NOMINAL[c.sensor_class]["f_max_n"] for c in self.channels])
         self._profiles: dict[str | None, Profile] = {}
+        self._regimes: dict[tuple[str | None, str | None], Regime] = {}
         # Keys: one column per (rule, channel) and per (rule, hand).
         self.keys: list[tuple[str, int]] = []
         self._col: dict[str, slice] = {}
@@ -242,7 +261,6 @@ class RuleEngine:
             self._col[r] = slice(len(self.keys), len(self.keys) + m)
             self.keys.extend((r, j) for j in range(m))
         rate = self.rate_hz
-
         # Episode keys: (rule, hand index) or, for sensor faults, (rule, channel index).
         self.ekeys: list[tuple[str, int]] = []
         self._ecol: dict[str, slice] = {}
@@ -255,41 +273,20 @@ class RuleEngine:
 
         def per_key(fn):
             return np.array([fn(self.ps.rules[r]) for r, _ in self.ekeys])
-        self.latch = Latch(per_key(lambda t: samples_for_ms(t.persist_ms, rate)),
-                           per_key(lambda t: samples_for_ms(t.clear_ms, rate)),
-                           per_key(lambda t: samples_for_ms(t.holdoff_s * 1000.0, rate)),
-                           per_key(lambda t: t.misses))
+        self.persist = per_key(lambda t: samples_for_ms(t.persist_ms, rate))
+        self.clear = per_key(lambda t: samples_for_ms(t.clear_ms, rate))
+        self.holdoff = per_key(lambda t: samples_for_ms(t.holdoff_s * 1000.0, rate))
+        self.misses = per_key(lambda t: t.misses)
         self._regional = np.array([r in _REGIONAL for r, _ in self.ekeys])
         self._settling = np.array([r in _SETTLING for r, _ in self.ekeys])
-        self._settle_until = -np.inf
-        # Steady-force detection (static pressure, holds).
-        self.window = _Window(max(1, int(round(s.steady_window_s * rate))), nch)
-        self._run_static = np.zeros(nch, np.int64)
-        self._run_hold = np.zeros(nch, np.int64)
-        # Impacts (percussion).
+        # Sample counts of the duration rules.
+        self.steady_w = max(1, int(round(s.steady_window_s * rate))) | 1   # odd: see _Window
         self.rise_k = samples_for_ms(s.impact_rise_ms, rate)
-        self._rise_hist = np.full((self.rise_k, nch), np.nan)
-        self._onset_prev = np.zeros(nch, bool)
         self.refractory = samples_for_ms(s.impact_refractory_ms, rate)
         self.pwin = max(1, int(round(s.percussion_window_s * rate)))
-        self._impacts: list[list[int]] = [[] for _ in self.hands]
-        # Warm-up.
-        self._warm_samples = 0
-        self._last_touch = -1
         self.contact_gap = max(1, int(round(s.contact_gap_s * rate)))
-        self._n_seen = 0
-        self._region: str | None = None
-        self._started = False
-
-    def active_episodes(self) -> set[tuple[str, str]]:
-        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
-        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
-        out = set()
-        for k in np.flatnonzero(self.latch.active):
-            rule, j = self.ekeys[int(k)]
-            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
-            out.add((rule, who))
-        return out
+        self.fast_k = int(s.fast_alert_samples)
+        self.t_broken_s = self.ps.rules["sensor_broken"].persist_ms / 1000.0
 
     # --- profiles -----------------------------------------------------------------------
     def profile(self, region: str | None) -> Profile:
@@ -297,185 +294,67 @@ class RuleEngine:
             self._profiles[region] = self.ps.resolve(region, self.skill, self.sensitivity, self.channels)
         return self._profiles[region]
 
-    @property
-    def warmup_done_s(self) -> float:
-        """Seconds of light/medium contact so far (the warm-up clock)."""
-        return self._warm_samples / self.rate_hz
-
-    # --- processing ---------------------------------------------------------------------
-    def process(self, t_s, force_n, bands, faults, region: str | None,
-                technique_hint: str | None = None) -> list[Alert]:
-        """Alerts for one chunk.
-
-        t_s (n,) seconds; force_n (n, n_channels) smoothed newtons (NaN where faulted);
-        bands (n, n_channels) int8 from BandClassifier; faults (n, n_channels) uint8
-        FAULT_* bits; region: region id for the whole chunk (None: not chosen);
-        technique_hint: a technique id from regions.json (e.g. "effleurage", "static_point");
-        a moving technique turns the steady-force rules off, a timed hold sets the hold time.
-        """
-        t = np.asarray(t_s, np.float64)
-        f = np.asarray(force_n, np.float64)
-        b = np.asarray(bands)
-        flt = np.asarray(faults)
-        n = f.shape[0]
+    def check_technique(self, technique_hint: str | None) -> None:
         if technique_hint is not None and technique_hint not in self.ps.techniques:
             raise ValueError(f"unknown technique {technique_hint!r}: use one of "
                              + ", ".join(self.ps.techniques))
-        if self._started and region != self._region:
-            self.latch.reset(self._regional)
-            if n:
-                self._settle_until = float(t[0]) + self.settings.region_settle_s
-        self._region = region
-        self._started = True
-        if n == 0:
-            return []
-        P = self.profile(region)
-        reg = P.region
-        s = self.settings
-        rate = self.rate_hz
-        nch = self.n_channels
-        K = len(self.keys)
-        cond = np.zeros((n, K), bool)
-        value = np.full((n, K), np.nan)
-        limit = np.full(K, np.nan)
-        valid = np.isfinite(f) & (b != UNKNOWN)
-        fz = np.where(np.isfinite(f), f, 0.0)
-        allowed = P.allowed_band
-        tech = self.ps.techniques.get(technique_hint) if technique_hint else None
 
-        def put(rule, c, v, lim):
-            sl = self._col[rule]
-            cond[:, sl] = c
-            value[:, sl] = v
-            limit[sl] = lim
+    def regime(self, region: str | None, technique_hint: str | None) -> Regime:
+        """The rules in force in `region` with `technique_hint` (cached)."""
+        key = (region, technique_hint)
+        if key not in self._regimes:
+            P = self.profile(region)
+            reg = P.region
+            s = self.settings
+            tech = self.ps.techniques.get(technique_hint) if technique_hint else None
+            moving = tech is not None and tech.moving
+            static_max = reg.static_max_s if reg is not None and not reg.static_pressure and not moving else None
+            hold_max = None
+            if reg is not None and reg.static_pressure and not moving:
+                hold_max = tech.hold_max_s if tech is not None and tech.hold_max_s else reg.hold_max_s
+            percussion = reg is not None and not reg.percussion
+            warmup = P.allowed_band >= FIRM
+            limit = np.full(len(self.keys), np.nan)
+            limit[self._col["too_much"]] = P.too_much_n
+            limit[self._col["over_limit"]] = P.limit_n
+            limit[self._col["over_limit_hand"]] = s.hand_min_sensors
+            if static_max is not None:
+                limit[self._col["static_pressure"]] = static_max
+            if hold_max is not None:
+                limit[self._col["hold_too_long"]] = hold_max
+            if percussion:
+                limit[self._col["percussion"]] = 0.0
+            if warmup:
+                limit[self._col["too_deep_too_fast"]] = s.warmup_s
+            limit[self._col["sensor_saturated"]] = self.range_n
+            limit[self._col["sensor_broken"]] = self.t_broken_s
+            self._regimes[key] = Regime(P, tech, limit, static_max, hold_max, percussion, warmup)
+        return self._regimes[key]
 
-        sat = ((flt & FAULT_SATURATED) != 0) & ((flt & FAULT_BROKEN) == 0)
-        fval = np.where(sat, self.range_n, f)
-        # too much / over the limit
-        put("too_much", b == TOO_MUCH, fval, P.too_much_n)
-        over = (b > allowed) & (b != UNKNOWN)
-        put("over_limit", over & (b < TOO_MUCH), f, P.limit_n)
-        hc, hv = [], []
-        for h in range(len(self.hands)):
-            cols = self.hand_of == h
-            hc.append(over[:, cols].sum(axis=1) >= s.hand_min_sensors)
-            hv.append(over[:, cols].sum(axis=1))
-        put("over_limit_hand", np.stack(hc, 1), np.stack(hv, 1), s.hand_min_sensors)
+    def _check_raw(self, raw_n, n: int):
+        """The unsmoothed force for the fast path as (n, n_channels) float64, or None (off)."""
+        if raw_n is None or self.fast_k <= 0:
+            return None
+        r = np.asarray(raw_n, np.float64)
+        if r.shape != (n, self.n_channels):
+            raise ValueError(f"raw_n has shape {r.shape}, expected ({n}, {self.n_channels})")
+        return r
 
-        # steady force: static pressure and holds
-        mx, mn = self.window.process(fz)
-        shape_ok = (mx - mn) <= s.steady_tolerance * mx
-        w = self.window.w
-        st_contact = shape_ok & (mn >= np.maximum(P.contact_n, s.static_min_fraction * P.edges_n[:, 0]))
-        st_press = shape_ok & (mn >= P.edges_n[:, 0])
-        r_static = run_lengths(st_contact, self._run_static)
-        r_hold = run_lengths(st_press, self._run_hold)
-        self._run_static, self._run_hold = r_static[-1].copy(), r_hold[-1].copy()
-        d_static = np.where(r_static > 0, (r_static + w - 1) / rate, 0.0)
-        d_hold = np.where(r_hold > 0, (r_hold + w - 1) / rate, 0.0)
-        moving = tech is not None and tech.moving
-        if reg is not None and not reg.static_pressure and not moving:
-            put("static_pressure", d_static > reg.static_max_s, d_static, reg.static_max_s)
-        hold_max = None
-        if reg is not None and reg.static_pressure and not moving:
-            hold_max = tech.hold_max_s if tech is not None and tech.hold_max_s else reg.hold_max_s
-        if hold_max is not None:
-            put("hold_too_long", d_hold > hold_max, d_hold, hold_max)
-
-        # impacts and percussion
-        ext = np.concatenate([self._rise_hist, f], axis=0)
-        before = ext[:n]
-        rise_n = s.impact_rise_fraction * P.edges_n[:, 0]
-        with np.errstate(invalid="ignore"):
-            onset = ((f - before) >= rise_n) & (before < P.contact_n)
-        self._rise_hist = ext[-self.rise_k:].copy()
-        first = onset & ~np.concatenate([self._onset_prev[None], onset[:-1]], axis=0)
-        self._onset_prev = onset[-1].copy()
-        g0 = self._n_seen
-        pc, pv = [], []
-        for h in range(len(self.hands)):
-            imp = self._impacts[h]
-            for i in np.flatnonzero(first[:, self.hand_of == h].any(axis=1)):
-                gi = g0 + int(i)
-                if not imp or gi - imp[-1] >= self.refractory:
-                    imp.append(gi)
-            arr = np.asarray(imp, np.int64)
-            gidx = g0 + np.arange(n)
-            cnt = np.searchsorted(arr, gidx, "right") - np.searchsorted(arr, gidx - self.pwin, "right")
-            pc.append(cnt >= s.percussion_min_impacts)
-            pv.append(cnt / s.percussion_window_s)
-            keep_from = g0 + n - self.pwin
-            self._impacts[h] = [x for x in imp[:-1] if x > keep_from] + imp[-1:]
-        if reg is not None and not reg.percussion:
-            put("percussion", np.stack(pc, 1), np.stack(pv, 1), 0.0)
-
-        # warm-up: seconds of hands-on light/medium work before any firm pressure. A pause in
-        # contact shorter than contact_gap_s (the light return of a stroke) still counts.
-        touching = (valid & (fz >= P.contact_n)).any(axis=1)
-        gidx = self._n_seen + np.arange(n)
-        last_touch = np.maximum.accumulate(np.where(touching, gidx, self._last_touch))
-        self._last_touch = int(last_touch[-1])
-        engaged = (last_touch >= 0) & (gidx - last_touch < self.contact_gap)
-        gentle = ~((b >= FIRM) & valid).any(axis=1)
-        lm = engaged & gentle
-        warm = self._warm_samples + np.cumsum(lm)
-        self._warm_samples = int(warm[-1])
-        warm_s = warm / rate
-        if allowed >= FIRM:
-            firm = b == FIRM
-            early = warm_s < s.warmup_s
-            dc = np.stack([firm[:, self.hand_of == h].any(axis=1) & early
-                           for h in range(len(self.hands))], 1)
-            put("too_deep_too_fast", dc, np.repeat(warm_s[:, None], len(self.hands), 1), s.warmup_s)
-
-        # faults
-        t_brk = self.ps.rules["sensor_broken"].persist_ms / 1000.0
-        put("sensor_saturated", sat, self.range_n, self.range_n)
-        put("sensor_broken", (flt & FAULT_BROKEN) != 0, t_brk, t_brk)
-
-        self._n_seen += n
-        # Episode conditions: per hand (any of its sensors), per sensor for faults. The hand's
-        # over-limit episode is the whole press above the region's limit, too much included,
-        # so one press is one episode.
-        nh = len(self.hands)
-        E = np.zeros((n, len(self.ekeys)), bool)
-        for r, esl in self._ecol.items():
-            csl = self._col[r]
-            if r in _EPISODE_PER_SENSOR:
-                E[:, esl] = cond[:, csl]
-            elif r in _PER_HAND:
-                E[:, esl] = cond[:, csl]
-            else:
-                c = over if r == "over_limit" else cond[:, csl]
-                E[:, esl] = np.stack([c[:, self.hand_of == h].any(axis=1) for h in range(nh)], 1)
-        # The hands are moving to the new region: its duration rules (static pressure,
-        # percussion, warm-up, holds) start after region_settle_s. Pressure never waits.
-        settling = t < self._settle_until
-        if settling.any():
-            E[np.ix_(settling, self._settling)] = False
-        ep_before = self.latch.episode.copy()
-        events = self.latch.process(E)
-        return self._coalesce(events, ep_before, t, f, b, flt, cond, value, limit, P, tech, over)
-
-    def _coalesce(self, events, ep_before, t, f, b, flt, cond, value, limit, P, tech,
-                  over) -> list[Alert]:
+    # --- alert text ---------------------------------------------------------------------
+    def tell(self, prompts, t, flt, rg: Regime) -> list[Alert]:
         """One alert per prompt: the worst sensor of the hand on that sample, with a count
         of the others. An over-limit prompt on a sample where the hand is too much is left
-        to the too-much episode (which has its own prompt): one press, one alert."""
+        to the too-much episode (which has its own prompt): one press, one alert.
+
+        prompts: (sample, episode key, episode number, repeat, press episode, condition
+        row (K,), value row (K,)) in time order; the press episode is the number of the
+        hand's over-limit episode going on at that sample. t (n,), flt (n, n_channels):
+        the chunk's times and fault bits.
+        """
         alerts = []
-
-        def press_episode(hand: int, i: int) -> int:
-            """The number of the hand's press (over-limit episode) going on at sample i."""
-            k = self._ecol["over_limit"].start + hand
-            ep = int(ep_before[k])
-            for si, sk, sep in self.latch.starts:
-                if si > i:
-                    break
-                if sk == k:
-                    ep = sep
-            return ep
-
-        for i, ek, ep, rep in events:
+        limit = rg.limit
+        c_tm = self._col["too_much"].start
+        for i, ek, ep, rep, press_ep, crow, vrow in prompts:
             rule, j = self.ekeys[ek]
             if rule in _EPISODE_PER_SENSOR:
                 ks, hand = [self._col[rule].start + j], int(self.hand_of[j])
@@ -483,48 +362,48 @@ class RuleEngine:
                 ks, hand = [self._col[rule].start + j], j
             else:
                 hand = j
-                cols = np.flatnonzero(self.hand_of == hand)
+                cols = self._hand_cols[hand]
                 if rule == "over_limit":
-                    if (b[i, cols] == TOO_MUCH).any():
+                    if any(crow[c_tm + c] for c in cols):
                         continue
-                    if int(over[i, cols].sum()) >= self.settings.hand_min_sensors:
+                    if crow[self._col["over_limit_hand"].start + hand]:
                         rule = "over_limit_hand"
                         ks = [self._col[rule].start + hand]
                     else:
-                        ks = [self._col[rule].start + c for c in cols if cond[i, self._col[rule].start + c]]
+                        ks = [self._col[rule].start + c for c in cols if crow[self._col[rule].start + c]]
                 else:
-                    ks = [self._col[rule].start + c for c in cols if cond[i, self._col[rule].start + c]]
+                    ks = [self._col[rule].start + c for c in cols if crow[self._col[rule].start + c]]
                 if rule in _PRESSURE:
-                    ep = press_episode(hand, i)
+                    ep = press_ep
                 if not ks:
                     continue
             if rep and rule in _PRESSURE and rule != "over_limit_hand":
                 # a reminder says the force of its own sample: none while the band is only
                 # held (hysteresis, dwell) and the force itself is back under the limit
-                ks = [k for k in ks if value[i, k] >= limit[k]]
+                ks = [k for k in ks if vrow[k] >= limit[k]]
                 if not ks:
                     continue
             if len(ks) > 1:
-                v = np.array([value[i, k] for k in ks])
-                lim = np.array([limit[k] for k in ks])
+                v = np.array([vrow[k] for k in ks], np.float64)
+                lim = limit[ks]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     score = np.where(lim > 0, v / lim, v)
                 score = np.where(np.isfinite(score), score, np.inf)
                 w = int(np.argmax(score))
                 ks = [ks[w]] + [k for m, k in enumerate(ks) if m != w]
-            a = self._alert(i, ks[0], t, f, b, flt, value, limit, P, tech, over)
+            a = self._alert(float(t[i]), ks[0], flt[i], crow, vrow, rg)
             if len(ks) > 1:
                 a = dataclasses.replace(a, text=a.text + f" Also on {len(ks) - 1} other sensor"
                                         f"{'s' if len(ks) > 2 else ''} of the {self.hands[hand]} hand.")
-            alerts.append(dataclasses.replace(a, hand=self.hands[hand], episode=ep, repeat=rep))
+            alerts.append(dataclasses.replace(a, hand=self.hands[hand], episode=int(ep), repeat=bool(rep)))
         return alerts
 
-    # --- alert text ---------------------------------------------------------------------
-    def _alert(self, i, k, t, f, b, flt, value, limit, P: Profile, tech, over) -> Alert:
+    def _alert(self, t_i: float, k: int, flt_row, crow, vrow, rg: Regime) -> Alert:
         rule, j = self.keys[k]
+        P, tech = rg.profile, rg.technique
         timing = self.ps.rules[rule]
-        v = float(value[i, k])
-        lim = float(limit[k])
+        v = float(vrow[k])
+        lim = float(rg.limit[k])
         region = P.region_text
         rid = P.region_id
         over_region = f" over {region}" if P.region else ""
@@ -533,13 +412,12 @@ class RuleEngine:
         units = "N"
         if rule in _PER_HAND:
             hand = self.hands[j]
-            sensor = f"{hand} hand"
         else:
             ch = self.channels[j]
-            sensor = ch.name
             who = sensor_text(ch)
+        sensor = f"{hand} hand" if rule in _PER_HAND else ch.name
         if rule == "too_much":
-            if flt[i, j] & FAULT_SATURATED:
+            if flt_row[j] & FAULT_SATURATED:
                 text = (f"Far too much pressure on the {who}{over_region}: > {_num(v)} N (over range). "
                         f"Stop and ease off now.")
             else:
@@ -549,11 +427,16 @@ class RuleEngine:
             text = f"Too much pressure on the {who}{over_region}: {_num(v)} N, " + \
                 self._allows(P, allowed_name, lim, novice) + ". Ease off."
         elif rule == "over_limit_hand":
-            cols = np.flatnonzero((self.hand_of == j) & over[i])
-            ratio = f[i, cols] / P.limit_n[cols]
+            # the hand's sensors over the limit, and the force each is told with (its
+            # over_limit value: the smoothed force, or the unsmoothed one of the fast path)
+            c_ol, c_tm = self._col["over_limit"].start, self._col["too_much"].start
+            cols = [c for c in self._hand_cols[j] if crow[c_ol + c] or crow[c_tm + c]]
+            fo = np.array([vrow[c_ol + c] for c in cols], np.float64)
+            ratio = fo / P.limit_n[cols]
             ratio = np.where(np.isfinite(ratio), ratio, np.inf)
-            w = int(cols[int(np.argmax(ratio))])
-            fw = f[i, w] if np.isfinite(f[i, w]) else self.range_n[w]
+            m = int(np.argmax(ratio))
+            w = int(cols[m])
+            fw = fo[m] if np.isfinite(fo[m]) else self.range_n[w]
             site = SITE_TEXT.get(self.channels[w].site, self.channels[w].site)
             text = (f"The whole {hand} hand is pressing too hard{over_region}: {int(v)} sensors "
                     f"above {allowed_name}, the most on the {site} with {_num(fw)} N, and "
@@ -584,16 +467,16 @@ class RuleEngine:
                     f"break: if nobody is pressing that hard, check the sensor.")
         else:  # sensor_broken
             units = "s"
-            if flt[i, j] & FAULT_NOISY:
+            if flt_row[j] & FAULT_NOISY:
                 text = (f"The {who} sensor reading jumps about (a loose connector or a damaged "
                         f"sensor?): pressure there is not being checked.")
-            elif flt[i, j] & FAULT_OPEN:
+            elif flt_row[j] & FAULT_OPEN:
                 text = (f"The {who} sensor reads nothing (a broken wire or loose connector?): "
                         f"pressure there is not being checked.")
             else:
                 text = (f"The {who} sensor reads full scale (a short circuit?): pressure there "
                         f"is not being checked.")
-        return Alert(float(t[i]), rid, sensor, rule, timing.severity, v, lim, units, text)
+        return Alert(t_i, rid, sensor, rule, timing.severity, v, lim, units, text)
 
     @staticmethod
     def _allows(P: Profile, allowed_name: str, lim: float, novice: bool) -> str:
@@ -604,3 +487,243 @@ class RuleEngine:
         band = f"{allowed_name} only" if P.allowed_band == 0 else f"up to {allowed_name}"
         tail = " for a novice" if novice else ""
         return f"{base} allows {band}{tail} (under {_num(lim)} N)"
+
+
+class RuleEngine(RuleSet):
+    """Streaming rule engine for one glove: `process` a chunk, get its alerts (numpy, a
+    chunk at a time; RuleKernel gives the same alerts a sample at a time, compiled).
+
+    channels: the glove's channel table (names, hands, sites, classes);
+    profile_set: data (regions, rules, settings); skill "novice" | "trained";
+    sensitivity: "normal" | "sensitive" | a factor; rate_hz: the sample rate;
+    settings: overrides profile_set.settings.
+    """
+
+    def __init__(self, channels: Sequence[Channel], profile_set: ProfileSet | None = None,
+                 skill: str = "trained", sensitivity: str | float = "normal",
+                 rate_hz: float = 200.0, settings: Settings | None = None):
+        super().__init__(channels, profile_set, skill, sensitivity, rate_hz, settings)
+        nch = self.n_channels
+        self.latch = Latch(self.persist, self.clear, self.holdoff, self.misses)
+        self._settle_until = -np.inf
+        # Steady-force detection (static pressure, holds).
+        self.window = _Window(self.steady_w, nch)
+        self._run_static = np.zeros(nch, np.int64)
+        self._run_hold = np.zeros(nch, np.int64)
+        # Impacts (percussion).
+        self._rise_hist = np.full((self.rise_k, nch), np.nan)
+        self._onset_prev = np.zeros(nch, bool)
+        self._impacts: list[list[int]] = [[] for _ in self.hands]
+        # Warm-up.
+        self._warm_samples = 0
+        self._last_touch = -1
+        # Fast path: the last fast_k - 1 samples of the unsmoothed force (NaN: not seen).
+        self._fast_hist = np.full((max(self.fast_k - 1, 0), nch), np.nan)
+        self._n_seen = 0
+        self._region: str | None = None
+        self._started = False
+
+    def active_episodes(self) -> set[tuple[str, str]]:
+        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
+        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
+        out = set()
+        for k in np.flatnonzero(self.latch.active):
+            rule, j = self.ekeys[int(k)]
+            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
+            out.add((rule, who))
+        return out
+
+    @property
+    def warmup_done_s(self) -> float:
+        """Seconds of light/medium contact so far (the warm-up clock)."""
+        return self._warm_samples / self.rate_hz
+
+    # --- processing ---------------------------------------------------------------------
+    def _fast(self, raw, P: Profile):
+        """Fast path: (n, n_channels) bool, the unsmoothed force at or above the too-much
+        edge, and at or above the region's limit, on each of the last fast_k samples
+        (across chunks; NaN, a broken sensor or a chunk without raw_n, breaks the run)."""
+        k = self.fast_k
+        if raw is None:
+            if k > 1:
+                self._fast_hist[:] = np.nan
+            return None, None
+        n = raw.shape[0]
+        ext = np.concatenate([self._fast_hist, raw], axis=0)
+        low = ext[k - 1:]
+        for d in range(1, k):
+            low = np.minimum(low, ext[k - 1 - d:k - 1 - d + n])     # NaN stays NaN
+        if k > 1:
+            self._fast_hist = ext[-(k - 1):].copy()
+        with np.errstate(invalid="ignore"):
+            return low >= P.too_much_n, low >= P.limit_n
+
+    def process(self, t_s, force_n, bands, faults, region: str | None,
+                technique_hint: str | None = None, raw_n=None) -> list[Alert]:
+        """Alerts for one chunk.
+
+        t_s (n,) seconds; force_n (n, n_channels) smoothed newtons (NaN where faulted);
+        bands (n, n_channels) int8 from BandClassifier; faults (n, n_channels) uint8
+        FAULT_* bits; region: region id for the whole chunk (None: not chosen);
+        technique_hint: a technique id from regions.json (e.g. "effleurage", "static_point");
+        a moving technique turns the steady-force rules off, a timed hold sets the hold time.
+        raw_n (n, n_channels): the tared, unsmoothed force (NaN where broken, the sensor's
+        range where over range) for the fast path: at or above the too-much edge or the
+        region's limit on fast_alert_samples samples in a row is too much or over the
+        limit at once, beside the bands (None, or fast_alert_samples 0: bands only).
+        """
+        t = np.asarray(t_s, np.float64)
+        f = np.asarray(force_n, np.float64)
+        b = np.asarray(bands)
+        flt = np.asarray(faults)
+        n = f.shape[0]
+        self.check_technique(technique_hint)
+        raw = self._check_raw(raw_n, n)
+        if self._started and region != self._region:
+            self.latch.reset(self._regional)
+            if n:
+                self._settle_until = float(t[0]) + self.settings.region_settle_s
+        self._region = region
+        self._started = True
+        if n == 0:
+            return []
+        rg = self.regime(region, technique_hint)
+        P = rg.profile
+        s = self.settings
+        rate = self.rate_hz
+        K = len(self.keys)
+        cond = np.zeros((n, K), bool)
+        value = np.full((n, K), np.nan)
+        valid = np.isfinite(f) & (b != UNKNOWN)
+        fz = np.where(np.isfinite(f), f, 0.0)
+        allowed = P.allowed_band
+
+        def put(rule, c, v):
+            sl = self._col[rule]
+            cond[:, sl] = c
+            value[:, sl] = v
+
+        sat = ((flt & FAULT_SATURATED) != 0) & ((flt & FAULT_BROKEN) == 0)
+        fval = np.where(sat, self.range_n, f)
+        # too much / over the limit: the band, or the fast path on the unsmoothed force. An
+        # alert tells the smoothed force unless that is under the limit while the fast path
+        # holds: then the unsmoothed force, which is at or above it.
+        fast_tm, fast_ol = self._fast(raw, P)
+        with np.errstate(invalid="ignore"):
+            if raw is None:
+                tm, over = b == TOO_MUCH, (b > allowed) & (b != UNKNOWN)
+                v_tm, v_ol = fval, f
+            else:
+                tm = (b == TOO_MUCH) | fast_tm
+                over = ((b > allowed) & (b != UNKNOWN)) | fast_ol
+                v_tm = np.where(fast_tm & ~(fval >= P.too_much_n), raw, fval)
+                v_ol = np.where(fast_ol & ~(f >= P.limit_n), raw, f)
+        put("too_much", tm, v_tm)
+        put("over_limit", over & ~tm, v_ol)
+        hc, hv = [], []
+        for cols in self._hand_cols:
+            cnt = over[:, cols].sum(axis=1)
+            hc.append(cnt >= s.hand_min_sensors)
+            hv.append(cnt)
+        put("over_limit_hand", np.stack(hc, 1), np.stack(hv, 1))
+
+        # steady force: static pressure and holds
+        mx, mn = self.window.process(fz)
+        shape_ok = (mx - mn) <= s.steady_tolerance * mx
+        w = self.window.w
+        st_contact = shape_ok & (mn >= np.maximum(P.contact_n, s.static_min_fraction * P.edges_n[:, 0]))
+        st_press = shape_ok & (mn >= P.edges_n[:, 0])
+        r_static = run_lengths(st_contact, self._run_static)
+        r_hold = run_lengths(st_press, self._run_hold)
+        self._run_static, self._run_hold = r_static[-1].copy(), r_hold[-1].copy()
+        d_static = np.where(r_static > 0, (r_static + w - 1) / rate, 0.0)
+        d_hold = np.where(r_hold > 0, (r_hold + w - 1) / rate, 0.0)
+        if rg.static_max_s is not None:
+            put("static_pressure", d_static > rg.static_max_s, d_static)
+        if rg.hold_max_s is not None:
+            put("hold_too_long", d_hold > rg.hold_max_s, d_hold)
+
+        # impacts and percussion
+        ext = np.concatenate([self._rise_hist, f], axis=0)
+        before = ext[:n]
+        rise_n = s.impact_rise_fraction * P.edges_n[:, 0]
+        with np.errstate(invalid="ignore"):
+            onset = ((f - before) >= rise_n) & (before < P.contact_n)
+        self._rise_hist = ext[-self.rise_k:].copy()
+        first = onset & ~np.concatenate([self._onset_prev[None], onset[:-1]], axis=0)
+        self._onset_prev = onset[-1].copy()
+        g0 = self._n_seen
+        pc, pv = [], []
+        for h, cols in enumerate(self._hand_cols):
+            imp = self._impacts[h]
+            for i in np.flatnonzero(first[:, cols].any(axis=1)):
+                gi = g0 + int(i)
+                if not imp or gi - imp[-1] >= self.refractory:
+                    imp.append(gi)
+            arr = np.asarray(imp, np.int64)
+            gidx = g0 + np.arange(n)
+            cnt = np.searchsorted(arr, gidx, "right") - np.searchsorted(arr, gidx - self.pwin, "right")
+            pc.append(cnt >= s.percussion_min_impacts)
+            pv.append(cnt / s.percussion_window_s)
+            keep_from = g0 + n - self.pwin
+            self._impacts[h] = [x for x in imp[:-1] if x > keep_from] + imp[-1:]
+        if rg.percussion:
+            put("percussion", np.stack(pc, 1), np.stack(pv, 1))
+
+        # warm-up: seconds of hands-on light/medium work before any firm pressure. A pause in
+        # contact shorter than contact_gap_s (the light return of a stroke) still counts.
+        touching = (valid & (fz >= P.contact_n)).any(axis=1)
+        gidx = self._n_seen + np.arange(n)
+        last_touch = np.maximum.accumulate(np.where(touching, gidx, self._last_touch))
+        self._last_touch = int(last_touch[-1])
+        engaged = (last_touch >= 0) & (gidx - last_touch < self.contact_gap)
+        gentle = ~((b >= FIRM) & valid).any(axis=1)
+        lm = engaged & gentle
+        warm = self._warm_samples + np.cumsum(lm)
+        self._warm_samples = int(warm[-1])
+        warm_s = warm / rate
+        if rg.warmup:
+            firm = b == FIRM
+            early = warm_s < s.warmup_s
+            dc = np.stack([firm[:, cols].any(axis=1) & early for cols in self._hand_cols], 1)
+            put("too_deep_too_fast", dc, np.repeat(warm_s[:, None], len(self.hands), 1))
+
+        # faults
+        put("sensor_saturated", sat, self.range_n)
+        put("sensor_broken", (flt & FAULT_BROKEN) != 0, self.t_broken_s)
+
+        self._n_seen += n
+        # Episode conditions: per hand (any of its sensors), per sensor for faults. The hand's
+        # over-limit episode is the whole press above the region's limit, too much included,
+        # so one press is one episode.
+        E = np.zeros((n, len(self.ekeys)), bool)
+        for r, esl in self._ecol.items():
+            csl = self._col[r]
+            if r in _EPISODE_PER_SENSOR or r in _PER_HAND:
+                E[:, esl] = cond[:, csl]
+            else:
+                c = over if r == "over_limit" else cond[:, csl]
+                E[:, esl] = np.stack([c[:, cols].any(axis=1) for cols in self._hand_cols], 1)
+        # The hands are moving to the new region: its duration rules (static pressure,
+        # percussion, warm-up, holds) start after region_settle_s. Pressure never waits.
+        settling = t < self._settle_until
+        if settling.any():
+            E[np.ix_(settling, self._settling)] = False
+        ep_before = self.latch.episode.copy()
+        events = self.latch.process(E)
+        if not events:
+            return []
+        # The number of each hand's press (over-limit episode) at each prompt's sample.
+        k_ol = self._ecol["over_limit"].start
+        prompts = []
+        for i, ek, ep, rep in events:
+            rule, j = self.ekeys[ek]
+            hand = int(self.hand_of[j]) if rule in _EPISODE_PER_SENSOR else j
+            press = int(ep_before[k_ol + hand])
+            for si, sk, sep in self.latch.starts:
+                if si > i:
+                    break
+                if sk == k_ol + hand:
+                    press = sep
+            prompts.append((i, ek, ep, rep, press, cond[i], value[i]))
+        return self.tell(prompts, t, flt, rg)
