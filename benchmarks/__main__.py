@@ -28,7 +28,7 @@ NAMES = ("alert", "false", "host", "cpu", "firmware", "fps", "memory", "offline"
 # on request only (--only chip): the firmware on the chip bench, several minutes
 EXTRA = ("chip",)
 
-FULL = {"alert": {"seconds_200": 45.0, "seconds_1k": 25.0},
+FULL = {"alert": {"seconds_200": 90.0, "seconds_1k": 45.0},
         "false": {"scripts": "heavy,novice,tremor6,tremor9,tremor12,adc_noise,glitch1,glitch2",
                   "seconds": 60.0},
         "host": {"max_blocks": 1500},

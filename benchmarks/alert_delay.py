@@ -59,7 +59,7 @@ LEVEL_RANGE = (1.15, 1.6)        # event force as a multiple of the limit
 RAMP_RANGE_S = (0.05, 0.3)       # a ramp's rise time; a step rises at once
 HOLD_RANGE_S = (0.2, 0.4)        # time at the level
 GAP_RANGE_S = (0.15, 0.5)        # off the body between events
-REUSE_S = 3.0                    # a sensor rests this long (> the latch's clear_ms) between events
+REUSE_S = 3.0                    # a hand rests this long (> contact_gap_s, clear_ms) between events
 LEAD_IN_S = 3.0                  # off the body at the start (the tare takes the first second)
 TARE_S = 1.0
 TRUTH_STEP_US = 20
@@ -93,7 +93,7 @@ def make_script(seconds: float, hands, region: str = REGION, seed: int = 1):
 
     segments = [off(LEAD_IN_S)]
     t = LEAD_IN_S
-    last_end = [-math.inf] * len(table)
+    last_end = {h: -math.inf for h in hands}
     events = []
     while True:
         gap = rng.uniform(*GAP_RANGE_S)
@@ -104,7 +104,10 @@ def make_script(seconds: float, hands, region: str = REGION, seed: int = 1):
             break
         segments.append(off(gap))
         t += gap
-        free = [j for j in range(len(table)) if t - last_end[j] >= REUSE_S]
+        # a hand rests REUSE_S between its events: the rules tell one alert per press
+        # episode of a hand, and an episode lasts while the hand keeps contact within
+        # contact_gap_s (2 s), so an event sooner on the same hand would be no new alert
+        free = [j for j in range(len(table)) if t - last_end[table[j][2]] >= REUSE_S]
         if not free:
             continue
         j = rng.choice(free)
@@ -117,7 +120,7 @@ def make_script(seconds: float, hands, region: str = REGION, seed: int = 1):
         events.append({"channel": j, "name": name, "kind": kind, "start_s": t, "end_s": t + hold,
                        "rise_s": ramp, "level_n": level, "limit_n": limit})
         t += hold
-        last_end[j] = t
+        last_end[table[j][2]] = t
     segments.append(off(2.0))
     script = {"seed": seed, "segments": segments, "tremor": {"amp_n": 0.0, "hz": 9.0},
               "noise_counts": 2.0, "creep": {"fraction": 0.04, "tau_s": 8.0}, "faults": []}
@@ -156,7 +159,7 @@ def clock_offset(link, n: int = 12) -> tuple[float, float]:
 
 def _match(events, alerts, t0_model, offset_s):
     """Per event, the first alert on its sensor: (signal, host, receive, transport) ms lists."""
-    sig, host, recv, trans, missed, kinds = [], [], [], [], 0, {"step": [], "ramp": []}
+    sig, host, recv, trans, missed, kinds = [], [], [], [], [], {"step": [], "ramp": []}
     for ev in events:
         if not math.isfinite(ev.get("t_true_s", math.nan)):
             continue
@@ -168,7 +171,10 @@ def _match(events, alerts, t0_model, offset_s):
                 hit = (t_a, ready, got)
                 break
         if hit is None:
-            missed += 1
+            near = [(round(a.t_s + t0_model, 3), a.sensor, a.rule, a.repeat) for a, _, _ in alerts
+                    if ev["start_s"] - 1.0 <= a.t_s + t0_model <= ev["end_s"] + 0.5]
+            missed.append({"name": ev["name"], "t_true_s": ev["t_true_s"], "kind": ev["kind"],
+                           "alerts_near": near[:6]})
             continue
         d = (hit[0] - ev["t_true_s"]) * 1e3
         sig.append(d)
@@ -177,7 +183,7 @@ def _match(events, alerts, t0_model, offset_s):
         host.append((hit[1] - t_true_host) * 1e3)
         recv.append((hit[2] - t_true_host) * 1e3)
         trans.append((hit[2] - (hit[0] - offset_s)) * 1e3)
-    return {"matched": len(sig), "missed": missed, "signal_ms": common.summary(sig),
+    return {"matched": len(sig), "missed": len(missed), "missed_events": missed[:10], "signal_ms": common.summary(sig),
             "host_ms": common.summary(host), "receive_ms": common.summary(recv),
             "transport_ms": common.summary(trans),
             "step_signal_ms": common.summary(kinds["step"]),
