@@ -512,7 +512,7 @@ def details_md(res: dict) -> str:
     fa = res.get("false")
     if fa and "error" not in fa:
         lines += ["", f"False alarms (offline, 200 Hz, blocks of 1; an episode is false when no sensor it names "
-                  f"reached its limit in the {fa['lookback_s']:g} s before it; true / false episodes, new chain, "
+                  f"reached its limit from {fa['lookback_s']:g} s before it to {fa.get('lookahead_s', 0):g} s after; true / false episodes, new chain, "
                   "then today's chain; process time of each chain on the script):", ""]
         for s in fa["scripts"]:
             n, b = s["new"], s["baseline"]

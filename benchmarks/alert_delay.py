@@ -273,7 +273,7 @@ def measure(rate_hz: int = 200, seconds: float = 45.0, hands=("right", "left"),
     return out
 
 
-def run(seconds_200: float = 45.0, seconds_1k: float = 25.0, seed: int = 1) -> dict:
+def run(seconds_200: float = 90.0, seconds_1k: float = 45.0, seed: int = 1) -> dict:
     """200 Hz with 16 channels; 1 kHz with 16 channels, or 8 if 16 lose samples on the sim."""
     out = {"r200": measure(200, seconds_200, seed=seed), "targets_p99_ms": dict(TARGETS_P99_MS)}
     r1k = measure(1000, seconds_1k, seed=seed + 1)

@@ -13,8 +13,11 @@ An episode is one press of one hand as the rules tell it: the first alert of rul
 too_much, over_limit or over_limit_hand of each (hand, episode) pair (reminders,
 `repeat`, are not new episodes). It is FALSE when no sensor it names (the alert's sensor;
 for over_limit_hand every sensor of the hand) had a true force at or above its limit (the
-region's `limit_n` for that sensor, the end of the allowed band) at any millisecond in the
-LOOKBACK_S before the alert up to the alert. The other episodes are counted as true.
+region's `limit_n` for that sensor, the end of the allowed band) at any millisecond from
+LOOKBACK_S before the alert to LOOKAHEAD_S after it (the reading can lead the truth: creep
+adds up to 4 % to the sensed force, so a ramp's prompt may come a few ms before the true
+crossing; that prompt is about a press that did reach the limit). The other episodes are
+counted as true.
 
 Scripts (SCRIPTS; every one 200 Hz, 16 channels):
 
@@ -63,6 +66,8 @@ RATE_HZ = 200.0
 HOLD_REGION = "lower_back"      # allowed band medium: the limit is the medium|firm edge
 PRESSURE_RULES = ("too_much", "over_limit", "over_limit_hand")
 LOOKBACK_S = 0.3                # longer than the chain's delay and dwell (tens of ms)
+LOOKAHEAD_S = 0.3               # a prompt a little ahead of the true crossing (the reading
+                                # leads the truth by creep and noise) is about that press
 TRUTH_STEP_US = 1000            # the truth is searched at every millisecond
 TARE_S = 1.0
 LEAD_IN_S = 2.0
@@ -193,10 +198,10 @@ def episodes(alerts, chain_hand_of: dict, names: list[str]) -> list[dict]:
 
 
 def is_false(ep: dict, truth_t_s: np.ndarray, truth_n: np.ndarray, limit_n: np.ndarray,
-             lookback_s: float = LOOKBACK_S) -> bool:
-    """True when no sensor of the episode reached its limit in [t - lookback, t]."""
+             lookback_s: float = LOOKBACK_S, lookahead_s: float = LOOKAHEAD_S) -> bool:
+    """True when no sensor of the episode reached its limit in [t - lookback, t + lookahead]."""
     a = int(np.searchsorted(truth_t_s, ep["t_s"] - lookback_s))
-    z = int(np.searchsorted(truth_t_s, ep["t_s"], side="right"))
+    z = int(np.searchsorted(truth_t_s, ep["t_s"] + lookahead_s, side="right"))
     win = truth_n[a:z][:, ep["sensors"]]
     return not bool(np.any(win >= limit_n[ep["sensors"]][None, :]))
 
@@ -272,7 +277,7 @@ def measure(name: str, seconds: float = HOLD_SECONDS, seed: int = 11) -> dict:
 
 
 def run(names=SCRIPTS, seconds: float = HOLD_SECONDS, seed: int = 11) -> dict:
-    return {"chains": common.chains(), "lookback_s": LOOKBACK_S,
+    return {"chains": common.chains(), "lookback_s": LOOKBACK_S, "lookahead_s": LOOKAHEAD_S,
             "scripts": [measure(n, seconds, seed) for n in names]}
 
 

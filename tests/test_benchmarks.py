@@ -191,8 +191,9 @@ def test_an_episode_is_false_only_when_no_named_sensor_reached_its_limit():
     assert not false_alarms.is_false(ep(0.53, [1]), t, truth, limit)      # crossed 10 ms before
     assert false_alarms.is_false(ep(0.53, [0]), t, truth, limit)          # another sensor
     assert not false_alarms.is_false(ep(0.53, [0, 1, 2]), t, truth, limit)   # a hand: any sensor
-    assert false_alarms.is_false(ep(0.50 + false_alarms.LOOKBACK_S + 0.03, [1]), t, truth, limit)
-    assert false_alarms.is_false(ep(0.499, [1]), t, truth, limit)          # before the crossing
+    assert false_alarms.is_false(ep(0.52 + false_alarms.LOOKBACK_S + 0.01, [1]), t, truth, limit)
+    assert not false_alarms.is_false(ep(0.45, [1]), t, truth, limit)       # 50 ms ahead of it
+    assert false_alarms.is_false(ep(0.50 - false_alarms.LOOKAHEAD_S - 0.01, [1]), t, truth, limit)
     truth[800, 2] = 9.0                                                    # at the limit counts
     assert not false_alarms.is_false(ep(0.81, [2]), t, truth, limit)
 
