@@ -155,7 +155,9 @@ def test_table_rows(results, tmp_path):
                 assert isinstance(r["value"], int) and r["value"] >= 0 and r["target"]
             else:
                 assert positive(r["value"]) and r["target"]
-        if r["verdict"] == "MISS":
+        # the chain's rows name the cause of a miss (the runner analyses them)
+        if r["verdict"] == "MISS" and r["measure"].startswith(
+                ("Alert delay", "False alarms", "Host chain", "Offline", "CPU share of one core")):
             assert r.get("cause"), r
     measures = " ".join(r["measure"] for r in rows)
     for what in ("Alert delay 200 Hz", "Alert delay 1 kHz", "False alarms", "Host chain", "CPU share", "Offline",
