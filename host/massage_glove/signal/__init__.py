@@ -10,7 +10,7 @@ from .calibration import (FAULT_BROKEN, FAULT_OPEN, FAULT_SATURATED, FAULT_SHORT
                           fit_calibration, fit_channel, fit_pchip, fit_power_law, load_for_glove,
                           pressure_kpa, settled_reading_counts)
 from .filters import LiveFilter, LowPass, SpikeMedian, filter_zero_phase, live_delay_ms
-from .pipeline import LIMIT_OFF, Pipeline, Result
+from .pipeline import LIMIT_OFF, Pipeline, ReferencePipeline, Result
 from .profiles import (LearnedProfile, Profile, ProfileSet, Settings, default_profile_set,
                        learn_profile, load_profile, save_profile)
 from .rules import Alert, Latch, RuleEngine
@@ -21,7 +21,7 @@ __all__ = [
     "ChannelCalibration", "FitError", "ForceConverter", "PchipCurve", "PowerLaw",
     "fit_calibration", "settled_reading_counts", "fit_channel",
     "fit_pchip", "fit_power_law", "load_for_glove", "pressure_kpa", "LiveFilter", "LowPass",
-    "SpikeMedian", "filter_zero_phase", "live_delay_ms", "LIMIT_OFF", "Pipeline", "Result",
+    "SpikeMedian", "filter_zero_phase", "live_delay_ms", "LIMIT_OFF", "Pipeline", "ReferencePipeline", "Result",
     "LearnedProfile", "Profile", "ProfileSet", "Settings", "default_profile_set",
     "learn_profile", "load_profile", "save_profile", "Alert", "Latch", "RuleEngine",
 ]

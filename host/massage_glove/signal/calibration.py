@@ -166,21 +166,6 @@ class PchipCurve:
         out[mid] = self._p(lg[mid])
         return out
 
-    def pieces(self) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float],
-                              tuple[float, float, float]]:
-        """The curve as a table, for per-sample evaluation (signal/kernel.py).
-
-        Returns (x, c, lo, hi): x (m + 1,) the breakpoints in log G; c (4, m) the cubic of
-        each interval in powers of (log G - x[i]), highest power first (scipy PPoly's
-        coefficients, copied); lo = (log G, log F, slope) of the power law below x[0],
-        hi = the same above x[-1]. In between, log F = c[3] + c[2] s + c[1] s**2 + c[0] s**3
-        summed in that order (as scipy's evaluate_poly1 does) with s = log G - x[i],
-        x[i] <= log G < x[i + 1] (the last interval closed at x[-1]); F = exp(log F).
-        """
-        return (np.array(self._p.x, np.float64), np.array(self._p.c, np.float64),
-                (float(self._lg[0]), float(self._lf[0]), float(self._s0)),
-                (float(self._lg[-1]), float(self._lf[-1]), float(self._s1)))
-
     def force_n(self, g_s) -> np.ndarray:
         """Newtons from conductance in siemens; G <= 0 gives 0 N."""
         g = np.asarray(g_s, dtype=np.float64)

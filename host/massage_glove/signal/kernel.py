@@ -6,27 +6,29 @@ order, so its outputs are bit-identical to theirs (tests/signal/test_kernel_equa
 
     counts -> faults        ForceConverter.faults (short, saturated, open) and
                             NoiseDetector (quick and windowed reversal tests, `since` carry)
-           -> conductance   fsr.conductance_from_counts on counts clipped to [0, full - 0.5],
-                            minus the tare
-           -> force         the channel's curve: power law (a * G**b; sqrt where b == 0.5, as
-                            numpy's power does), or PCHIP from its table
-                            (PchipCurve.pieces: scipy PPoly's interval search and sum order,
-                            power-law extrapolation, exp/log around it)
+           -> force         a table of the tared force at every whole count (0 .. full),
+                            made by ForceConverter.force_n itself (divider inversion with its
+                            clip, tare, nominal / power-law / PCHIP curve); remade on tare
            -> filter input  over range -> the sensor's range; broken -> the last good value
            -> spike median  of 3, history before the first sample = the first sample
            -> low-pass      second-order sections in sosfilt's direct form II transposed,
                             starting at rest at the first sample (sosfilt_zi * x0)
            -> band          BandClassifier: per edge a Schmitt trigger with dwell up/down;
-                            NaN (broken) holds the state, +inf (over range) is above every edge
+                            NaN (broken) holds the state, +inf (over range) is above every edge;
+                            a region change restarts it from the last force (restart_bands)
            -> hand band     the highest band of the hand's sensors
 
+ADC counts are whole numbers, so a per-count table is exact for every curve (no curve is
+re-implemented here, and no pow/log/exp is left per sample): 4096 x 16 channels x 8 bytes
+= 512 kB for a 12-bit glove.
+
 The kernel is written once in the subset of Python numba compiles (jit.py): scalar
-arithmetic, `math`, loops and indexing of flat vectors. Its parameters and state are a
-few flat vectors (layout below, built by `ChainKernel`), so a call has eight arguments of
-fixed types (float64 and int64 vectors, C order): numba makes one specialisation of it.
-Uncompiled, the same source runs on Python lists (the state converted once), which gives
-the same floats: Python's float arithmetic and `math` are the same IEEE operations and
-the same libm calls as numba's, and, on CPUs without AVX-512, as numpy's.
+arithmetic, loops and indexing of flat vectors. Its parameters and state are a few flat
+vectors (layout below, built by `ChainKernel`), so a call has eight arguments of fixed
+types (float64 and int64 vectors, C order, and an int8 output): numba makes one
+specialisation of it. Uncompiled, the same source runs on Python lists (the state
+converted once), which gives the same floats: Python's float arithmetic is the same IEEE
+double arithmetic as numba's and numpy's.
 
 `ChainKernel` owns the vectors and compiles (or loads from numba's disk cache) the kernel
 when it is built, never on the first live sample.
@@ -40,7 +42,7 @@ import numpy as np
 
 from . import jit
 from .calibration import (FAULT_BROKEN, FAULT_NOISY, FAULT_OPEN, FAULT_SATURATED, FAULT_SHORT,
-                          ForceConverter, NoiseDetector, PchipCurve, PowerLaw)
+                          ForceConverter, NoiseDetector)
 from .bands import N_EDGES, UNKNOWN, BandClassifier
 from .filters import LowPass
 
@@ -51,19 +53,14 @@ P_FULL = 0          # ADC full scale, counts
 P_STEP = 1          # noise: a step this big (counts) ...
 P_NOISE_LIMIT = 2   # ... reversals over the window above this count: noisy
 P_SOS = 3
-C_RDIV = 0          # divider resistor, ohm
-C_INV_RB = 1        # 1 / bleed resistor, siemens
-C_TARE = 2          # tare conductance, siemens
-C_FMAX = 3          # top of the sensor's range, newtons
-C_AREA = 4          # active area, mm^2
-C_SHORT = 5         # fault thresholds, counts
-C_SAT = 6
-C_OPEN = 7
-C_A = 8             # power law F = a * G**b
-C_B = 9
-C_EDGE = 10         # band edges (3), newtons
-C_OFF = 13          # switch-off levels (3), newtons
-PC = 16
+C_FMAX = 0          # top of the sensor's range, newtons
+C_AREA = 1          # active area, mm^2
+C_SHORT = 2         # fault thresholds, counts
+C_SAT = 3
+C_OPEN = 4
+C_EDGE = 5          # band edges (3), newtons
+C_OFF = 8           # switch-off levels (3), newtons
+PC = 11
 # ipar (int64): globals, then IC values per channel.
 I_NCH = 0
 I_NH = 1            # hands
@@ -76,19 +73,9 @@ I_DDOWN = 7
 I_SPIKE = 8         # 1: spike median on
 I_RING = 9          # length of the reversal ring: max(I_W, I_QW)
 I_CH = 10
-IC_CURVE = 0        # CURVE_*
-IC_HAND = 1         # hand index
-IC_TAB = 2          # PCHIP: offset of the channel's table in tab
-IC = 3
-CURVE_POWER = 0
-CURVE_SQRT = 1      # power law with b == 0.5 (numpy's power takes sqrt for it)
-CURVE_PCHIP = 2
-# tab (float64), per PCHIP channel at its offset: m (intervals), lo (log G, log F, slope),
-# hi (the same), x (m + 1 breakpoints), c (4 rows of m coefficients, highest power first).
-T_M = 0
-T_LO = 1
-T_HI = 4
-T_X = 7
+IC_HAND = 0         # hand index
+IC = 1
+# lut (float64): (full + 1, n_channels) row-major, the tared force of every whole count.
 # st (float64), per channel: S_ZI + 2 * sections values.
 S_GOOD = 0          # last good filter input, newtons (held while broken)
 S_H1 = 1            # spike median history: the two previous inputs
@@ -108,19 +95,17 @@ J_RUP = 6           # band: run above each edge (3), run below its switch-off le
 J_RDN = 9
 J_RING = 12         # noise: reversal (1/0) ending at each of the last ring-length samples
 
-# exp() of anything above this overflows to inf (math.exp raises instead: kept out of it).
-EXP_MAX = 709.782712893384
 _SINCE_START = 1 << 30    # NoiseDetector's initial `since`: long ago
 
 
 @jit.njit
-def chain_block(cnt, par, ipar, tab, st, ist, out, outb):
+def chain_block(cnt, par, ipar, lut, st, ist, out, outb):
     """Run n samples (cnt: n * n_channels counts, row-major) through the chain.
 
     Writes, row-major (n, n_channels) each: out[0:nn] force (tared, unsmoothed; NaN broken,
     range over range), out[nn:2nn] filtered force, out[2nn:3nn] pressure (kPa);
     outb[0:nn] band, outb[nn:2nn] fault bits, outb[2nn:] hand band (n, n_hands).
-    Updates st and ist. cnt, par, tab, st, out: float64; ipar, ist: int64; outb: int8
+    Updates st and ist. cnt, par, lut, st, out: float64; ipar, ist: int64; outb: int8
     (or Python lists of floats and ints, uncompiled).
     """
     nch = ipar[I_NCH]
@@ -136,7 +121,7 @@ def chain_block(cnt, par, ipar, tab, st, ist, out, outb):
     spike = ipar[I_SPIKE]
     ring = ipar[I_RING]
     full = par[P_FULL]
-    ctop = full - 0.5
+    top = int(full)
     step = par[P_STEP]
     nlimit = par[P_NOISE_LIMIT]
     p_zi = P_SOS + 6 * nsec
@@ -148,24 +133,17 @@ def chain_block(cnt, par, ipar, tab, st, ist, out, outb):
     inf = math.inf
     for j in range(nch):
         p = p_ch + j * PC
-        rdiv = par[p + C_RDIV]
-        inv_rb = par[p + C_INV_RB]
-        tare = par[p + C_TARE]
         fmax = par[p + C_FMAX]
         area = par[p + C_AREA]
         c_short = par[p + C_SHORT]
         c_sat = par[p + C_SAT]
         c_open = par[p + C_OPEN]
-        ca = par[p + C_A]
-        cb = par[p + C_B]
         e0 = par[p + C_EDGE]
         e1 = par[p + C_EDGE + 1]
         e2 = par[p + C_EDGE + 2]
         o0 = par[p + C_OFF]
         o1 = par[p + C_OFF + 1]
         o2 = par[p + C_OFF + 2]
-        kind = ipar[I_CH + j * IC + IC_CURVE]
-        to = ipar[I_CH + j * IC + IC_TAB]
         s = j * sc
         good = st[s + S_GOOD]
         h1 = st[s + S_H1]
@@ -187,6 +165,7 @@ def chain_block(cnt, par, ipar, tab, st, ist, out, outb):
         rd1 = ist[q + J_RDN + 1]
         rd2 = ist[q + J_RDN + 2]
         qr = q + J_RING
+        pos = seen0 % ring          # the ring slot of sample r
         for i in range(n):
             r = seen0 + i
             k = i * nch + j
@@ -211,9 +190,18 @@ def chain_block(cnt, par, ipar, tab, st, ist, out, outb):
                         rev = 1
                 prevd = d
             prevc = c
-            old_q = ist[qr + (r - qw) % ring] if r >= qw else 0
-            old_w = ist[qr + (r - w) % ring] if r >= w else 0
-            ist[qr + r % ring] = rev
+            old_q = 0
+            if r >= qw:
+                pq = pos - qw
+                old_q = ist[qr + (pq + ring if pq < 0 else pq)]
+            old_w = 0
+            if r >= w:
+                pw = pos - w
+                old_w = ist[qr + (pw + ring if pw < 0 else pw)]
+            ist[qr + pos] = rev
+            pos += 1
+            if pos == ring:
+                pos = 0
             sumq += rev - old_q
             sumw += rev - old_w
             if r >= 2 and (sumq >= qlim or (r >= w + 1 and sumw > nlimit)):
@@ -222,48 +210,13 @@ def chain_block(cnt, par, ipar, tab, st, ist, out, outb):
                 since += 1
             if since < w:
                 fl |= FAULT_NOISY
-            # --- counts -> conductance -> force ---------------------------------------------
-            cc = c
-            if cc < 0.0:
-                cc = 0.0
-            if cc > ctop:
-                cc = ctop
-            g = cc / ((full - cc) * rdiv) - inv_rb
-            g = g - tare
-            if kind == CURVE_PCHIP:
-                if g > 0.0:
-                    lg = math.log(g)
-                    if lg < tab[to + T_LO]:
-                        lf = tab[to + T_LO + 1] + tab[to + T_LO + 2] * (lg - tab[to + T_LO])
-                    elif lg > tab[to + T_HI]:
-                        lf = tab[to + T_HI + 1] + tab[to + T_HI + 2] * (lg - tab[to + T_HI])
-                    else:
-                        m = int(tab[to + T_M])
-                        xo = to + T_X
-                        # the interval with x[iv] <= lg < x[iv + 1]; the last one is closed
-                        lo = 0
-                        hi = m - 1
-                        while lo < hi:
-                            mid = (lo + hi + 1) // 2
-                            if tab[xo + mid] <= lg:
-                                lo = mid
-                            else:
-                                hi = mid - 1
-                        co = xo + m + 1 + lo
-                        sx = lg - tab[xo + lo]
-                        z2 = sx * sx
-                        lf = tab[co + 3 * m] + tab[co + 2 * m] * sx
-                        lf = lf + tab[co + m] * z2
-                        lf = lf + tab[co] * (z2 * sx)
-                    f = inf if lf > EXP_MAX else math.exp(lf)
-                else:
-                    f = 0.0
+            # --- force: the table of the channel's tared curve at every whole count ----------
+            if c <= 0.0:
+                f = lut[j]
+            elif c >= full:
+                f = lut[top * nch + j]
             else:
-                gg = g if g > 0.0 else 0.0
-                if kind == CURVE_SQRT:
-                    f = ca * math.sqrt(gg)
-                else:
-                    f = ca * gg ** cb
+                f = lut[int(c) * nch + j]
             # --- over range and broken --------------------------------------------------------
             broken = (fl & FAULT_BROKEN) != 0
             sat = (fl & FAULT_SATURATED) != 0 and not broken
@@ -414,25 +367,10 @@ def restart_bands(par, ipar, st, ist):
             ist[q + J_RDN + e] = 0
 
 
-def _curve_entry(curve, tab: list) -> tuple[int, float, float, int]:
-    """(kind, a, b, table offset) of a channel's force curve; appends a PCHIP table to tab."""
-    if isinstance(curve, PowerLaw):
-        return (CURVE_SQRT if curve.b == 0.5 else CURVE_POWER), curve.a, curve.b, 0
-    if isinstance(curve, PchipCurve):
-        x, c, lo, hi = curve.pieces()
-        off = len(tab)
-        m = c.shape[1]
-        tab.extend([float(m), *lo, *hi])
-        tab.extend(x.tolist())
-        tab.extend(c.reshape(-1).tolist())
-        return CURVE_PCHIP, 0.0, 0.0, off
-    raise TypeError(f"no kernel form for the force curve {curve!r}")
-
-
 class ChainKernel:
     """The vectors of `chain_block` for one glove, and the calls that use them.
 
-    converter: the glove's ForceConverter (resistors, thresholds, curves, areas);
+    converter: the glove's ForceConverter (thresholds, force curves, ranges, areas);
     noise, lowpass, classifier: the stages whose parameters the kernel takes (their own
     state is not used); spike: the spike median is on; hand_of: (n_channels,) hand index;
     compiled: True numba, False the same source uncompiled on lists, None numba if installed.
@@ -448,6 +386,7 @@ class ChainKernel:
                                "or MG_KERNEL is set to python")
         self.compiled = bool(compiled)
         self.name = jit.kernel_name() if self.compiled else "python"
+        self.converter = converter
         nch = converter.n_channels
         self.n_channels = nch
         self.n_hands = int(n_hands)
@@ -460,21 +399,15 @@ class ChainKernel:
         par += sos.reshape(-1).tolist() + zi_unit.reshape(-1).tolist()
         ipar = [nch, self.n_hands, nsec, noise.w, noise.qw, noise.qlimit,
                 classifier.dwell_up, classifier.dwell_down, 1 if spike else 0, ring]
-        tab: list[float] = []
         for j in range(nch):
-            kind, a, b, off = _curve_entry(converter.curves[j], tab)
             row = [0.0] * PC
-            row[C_RDIV] = float(converter.r_divider_ohm[j])
-            row[C_INV_RB] = float(1.0 / converter.r_bleed_ohm[j])
             row[C_FMAX] = float(converter.f_max_n[j])
             row[C_AREA] = float(converter.area_mm2[j])
             row[C_SHORT] = float(converter.short_counts[j])
             row[C_SAT] = float(converter.saturated_counts[j])
             row[C_OPEN] = float(converter.open_counts[j])
-            row[C_A] = a
-            row[C_B] = b
             par += row
-            ipar += [kind, int(hand_of[j]), off]
+            ipar += [int(hand_of[j])]
         self._p_ch = len(par) - nch * PC
         st = [0.0] * (nch * (S_ZI + 2 * nsec))
         for j in range(nch):
@@ -484,9 +417,11 @@ class ChainKernel:
             ist[J_CH + j * (J_RING + ring) + J_SINCE] = _SINCE_START
         self._par = np.array(par, np.float64)
         self._ipar = np.array(ipar, np.int64)
-        self._tab = np.array(tab or [0.0], np.float64)
         self._st = np.array(st, np.float64)
         self._ist = np.array(ist, np.int64)
+        self._all_counts = np.repeat(np.arange(converter.full + 1, dtype=np.float64)[:, None],
+                                     nch, axis=1)
+        self.set_tare(np.zeros(nch))
         self.set_edges(classifier.edges_n, classifier.off_n, restart=False)
         if self.compiled:
             self._chain, self._restart = chain_block, restart_bands
@@ -494,7 +429,7 @@ class ChainKernel:
         else:
             self._chain = getattr(chain_block, "py_func", chain_block)
             self._restart = getattr(restart_bands, "py_func", restart_bands)
-            for name in ("_par", "_ipar", "_tab", "_st", "_ist"):
+            for name in ("_par", "_ipar", "_st", "_ist"):
                 setattr(self, name, getattr(self, name).tolist())
             self.warmup_s = 0.0
 
@@ -507,16 +442,18 @@ class ChainKernel:
         out = np.empty(3 * cnt.size, np.float64)
         outb = np.empty(2 * cnt.size + 2 * self.n_hands, np.int8)
         st, ist = self._st.copy(), self._ist.copy()
-        chain_block(cnt, self._par, self._ipar, self._tab, st, ist, out, outb)
+        chain_block(cnt, self._par, self._ipar, self._lut, st, ist, out, outb)
         restart_bands(self._par, self._ipar, st, ist)
         return time.perf_counter() - t0
 
     # --- settings ---------------------------------------------------------------------------
     def set_tare(self, tare_s) -> None:
-        """Conductance offsets (siemens, (n_channels,)) subtracted from now on."""
-        t = np.asarray(tare_s, np.float64)
-        for j in range(self.n_channels):
-            self._par[self._p_ch + j * PC + C_TARE] = float(t[j])
+        """Conductance offsets (siemens, (n_channels,)) subtracted from now on: the force
+        table is ForceConverter.force_n of every whole count with this tare (so the kernel's
+        forces are the converter's, whatever the curve: nominal, power law or PCHIP)."""
+        lut = self.converter.force_n(self._all_counts, np.asarray(tare_s, np.float64))
+        lut = np.ascontiguousarray(lut, np.float64).reshape(-1)
+        self._lut = lut if self.compiled else lut.tolist()
 
     def set_edges(self, edges_n, off_n, restart: bool = True) -> None:
         """New band edges and switch-off levels ((n_channels, 3) newtons, checked by
@@ -533,20 +470,22 @@ class ChainKernel:
 
     # --- processing ---------------------------------------------------------------------------
     def process(self, counts: np.ndarray):
-        """(n, n_channels) counts -> force_n, filtered_n, pressure_kpa (float64), band
-        (int8), hand_band (int8, (n, n_hands)), fault (uint8): new arrays."""
+        """(n, n_channels) whole ADC counts -> force_n, filtered_n, pressure_kpa (float64),
+        band (int8), hand_band (int8, (n, n_hands)), fault (uint8): new arrays."""
         nch, nh = self.n_channels, self.n_hands
         c = np.ascontiguousarray(counts, dtype=np.float64).reshape(-1)
+        if counts.dtype.kind not in "ui" and not np.array_equal(c, np.floor(c)):
+            raise ValueError("counts must be whole ADC readings (SampleBlock.counts, uint16)")
         n = c.shape[0] // nch
         nn = n * nch
         if self.compiled:
             out = np.empty(3 * nn, np.float64)
             outb = np.empty(2 * nn + n * nh, np.int8)
-            self._chain(c, self._par, self._ipar, self._tab, self._st, self._ist, out, outb)
+            self._chain(c, self._par, self._ipar, self._lut, self._st, self._ist, out, outb)
         else:
             lo = [0.0] * (3 * nn)
             lb = [0] * (2 * nn + n * nh)
-            self._chain(c.tolist(), self._par, self._ipar, self._tab, self._st, self._ist, lo, lb)
+            self._chain(c.tolist(), self._par, self._ipar, self._lut, self._st, self._ist, lo, lb)
             out = np.array(lo, np.float64)
             outb = np.array(lb, np.int8)
         return (out[:nn].reshape(n, nch), out[nn:2 * nn].reshape(n, nch),

@@ -23,7 +23,6 @@ technique, firmware limits):
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import math
 from dataclasses import dataclass
@@ -118,12 +117,14 @@ class _Chain:
         self.technique: str | None = None
         self.profile: Profile = self._resolve(None)
         self.engine = self._engine_class(device_info.channels, self.profile_set, skill,
-                                         sensitivity, self.rate_hz, s)
+                                         sensitivity, self.rate_hz, s, **self._engine_options())
         self.hands = self.engine.hands
-        # until every rule engine takes the unsmoothed force (raw_n), pass it where it does
-        self._pass_raw = "raw_n" in inspect.signature(self.engine.process).parameters
         self._init_chain()
         self.tare_s = np.zeros(nch)
+
+    def _engine_options(self) -> dict:
+        """Keyword arguments of the rule engine (subclasses)."""
+        return {}
 
     def _init_chain(self) -> None:
         """Build the stages (subclasses)."""
@@ -196,10 +197,8 @@ class _Chain:
         return counts
 
     def _alerts(self, t_s, filtered, bands, fault, force) -> list[Alert]:
-        if self._pass_raw:
-            return self.engine.process(t_s, filtered, bands, fault, self.region, self.technique,
-                                       raw_n=force)
-        return self.engine.process(t_s, filtered, bands, fault, self.region, self.technique)
+        return self.engine.process(t_s, filtered, bands, fault, self.region, self.technique,
+                                   raw_n=force)
 
     # --- firmware hard limits -----------------------------------------------------------
     def hard_limits_counts(self, region: str | None = None) -> list[int]:
@@ -224,8 +223,9 @@ class _Chain:
 class Pipeline(_Chain):
     """Counts to alerts for one glove: the per-sample kernel (kernel.py) and rule kernel.
 
-    Arguments as `_Chain`; kernel: "numba", "python" (the same kernel uncompiled) or None
-    (numba when it is installed and MG_KERNEL is not "python"). The kernel is compiled, or
+    Arguments as `_Chain`; kernel: "numba", "python" (the same kernels uncompiled: the
+    chain's and the rules') or None (numba when it is installed and MG_KERNEL is not
+    "python"). The kernel is compiled, or
     loaded from numba's disk cache, here: never on the first sample. Its outputs are
     bit-identical to ReferencePipeline's.
     """
@@ -241,6 +241,9 @@ class Pipeline(_Chain):
         self._compiled = None if kernel is None else kernel == "numba"
         super().__init__(device_info, calibration, profile_set, skill, sensitivity, rate_hz,
                          settings)
+
+    def _engine_options(self) -> dict:
+        return {} if self._engine_class is RuleEngine else {"compiled": self._compiled}
 
     def _init_chain(self) -> None:
         s, nch, rate = self.settings, self.n_channels, self.rate_hz

@@ -5,8 +5,11 @@ Rules (docs/SIGNAL.md section 7; ids, severities and timings in data/regions.jso
 =================== ========= ===================================================
 rule                per       condition
 =================== ========= ===================================================
-too_much            sensor    band is too much (or the sensor is saturated)
-over_limit          sensor    band above the region's allowed band (not too much)
+too_much            sensor    band is too much (or the sensor is saturated), or the
+                              fast path: the unsmoothed force at or above the
+                              too-much edge on fast_alert_samples samples in a row
+over_limit          sensor    band above the region's allowed band, or the fast
+                              path at the region's limit (not too much)
 over_limit_hand     hand      at least hand_min_sensors sensors over the limit
 static_pressure     sensor    steady pressure (static_min_fraction of the light
                               edge or more) longer than static_max_s where the
@@ -23,11 +26,14 @@ sensor_broken       sensor    open, shorted or noisy for persist_ms
 Every condition is evaluated per sample; a `Latch` turns it into alerts: an alert fires
 once the condition has held persist_ms, is repeated at most every holdoff_s while it
 lasts, and fires anew only after the condition has been gone for clear_ms. The band's
-own dwell (data: dwell_up_ms) is the debounce of too_much and over_limit, so they fire on
-the sample the band changes: within 30 ms of the force crossing the limit at 200 Hz.
+own dwell (data: dwell_up_ms) is the debounce of too_much and over_limit by the bands, so
+they fire on the sample the band changes; the fast path (raw_n) tells a press on its
+second sample at or over the limit, without waiting for the spike median and low-pass.
 
 The engine is a streaming object: feeding a stream in chunks gives the same alerts as
 feeding it whole, as long as the region and technique hint change only between chunks.
+RuleKernel (rules_kernel.py) gives the same alerts a sample at a time, compiled; both
+tell them with RuleSet.tell.
 """
 from __future__ import annotations
 
