@@ -219,8 +219,8 @@ def alert_rows(a: dict) -> list[dict]:
                                 ("the transport (pty, the simulated glove's relay, the link's reader)", tr),
                                 ("the host after decoding (poll, queue, the other chain)", rest)),
                                key=lambda x: x[1])
-                    why = (f"device clock p99 {_f(dev)} ms, transport p99 {_f(tr, 2)} ms, the rest "
-                           f"{_f(rest)} ms: the largest part is {part[0]}")
+                    why = (f"device clock p99 {_f(dev)} ms, transport p99 {_f(tr, 2)} ms, host p99 minus "
+                           f"both {_f(rest)} ms (p99s do not add): the largest part is {part[0]}")
                 row["cause"] = why
             rows.append(row)
         uart = r.get("uart_wire_ms")
@@ -577,6 +577,8 @@ def main(argv=None) -> int:
               for r in rows if r["verdict"] == "MISS"]
     head = (f"Measured by `python -m benchmarks{' --quick' if a.quick else ''}` in {total:.0f} s "
             f"of wall time. {machine_md(mach)}")
+    if a.from_json and saved.get("note"):
+        head += " " + saved["note"]
     print(table)
     print()
     print(f"run time {total:.0f} s; {len(misses)} miss(es)" + (":" if misses else ""))
@@ -594,7 +596,8 @@ def main(argv=None) -> int:
     for r in res.values():
         r.pop("trace", None) if isinstance(r, dict) and "error" not in r else None
     (out / "results.json").write_text(json.dumps(
-        {"machine": mach, "run_time_s": total, "quick": a.quick, "rows": rows, "results": res},
+        {"machine": mach, "run_time_s": total, "quick": a.quick, "rows": rows, "results": res,
+         **({"note": saved["note"]} if a.from_json and saved.get("note") else {})},
         indent=1, default=str))
     if a.readme:
         write_readme(Path(a.readme), f"{table}\n\n{head}")
