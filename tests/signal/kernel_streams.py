@@ -144,15 +144,21 @@ def mixed_calibration(device, seed: int = 5) -> Calibration:
     return Calibration(device.glove_id, "2026-01-01", device.adc_bits, tuple(chans))
 
 
-def run(pipe, st: Stream, block: int | None) -> dict:
+def run(pipe, st: Stream, block: int | None, retare_stage: int | None = None) -> dict:
     """Tare on the first second, then the stream in blocks of `block` samples (None: each
-    stage whole), cut where the stage changes, region and technique set at each stage."""
+    stage whole), cut where the stage changes, region and technique set at each stage.
+    retare_stage: before that stage, the offsets are halved (assigned, as a replay does)
+    and an empty block is processed."""
     k = int(TARE_S * st.rate_hz)
     pipe.tare(make_block(st.counts[:k], st.rate_hz))
     res = []
-    for a, b, region, tech in st.stages:
+    for m, (a, b, region, tech) in enumerate(st.stages):
         pipe.set_region(region)
         pipe.set_technique(tech)
+        if m == retare_stage:
+            pipe.tare_s = pipe.tare_s * 0.5
+            res.append(pipe.process(SampleBlock(np.arange(0), st.t_s[:0], st.t_s[:0],
+                                                st.counts[:0], np.zeros(0, np.uint8))))
         size = (b - a) if block is None else block
         for i in range(a, b, size):
             j = min(b, i + size)
@@ -164,3 +170,29 @@ def run(pipe, st: Stream, block: int | None) -> dict:
     out["region"] = [r.region for r in res for _ in range(len(r.t_s))]
     out["tare_s"] = pipe.tare_s.copy()
     return out
+
+
+@lru_cache(maxsize=None)
+def sim_stream(rate_hz: float, seconds: float = 110.0, trainee: str = "heavy",
+               seed: int = 3) -> Stream:
+    """The simulated glove's force model (sim.scripts, the model the simulated glove runs)
+    of a trainee on the default routine: the counts it reads, and its stages (region and
+    technique) wherever they change; "off" stages have no region."""
+    from massage_glove.signal.profiles import default_profile_set
+    from massage_glove.sim import scripts
+    dev = make_device(int(rate_hz))
+    chans = [(c.index, c.name, c.hand, c.site, c.sensor_class, c.r_divider_ohm, c.r_bleed_ohm)
+             for c in dev.channels]
+    script = scripts.routine_script(seed=seed, trainee=trainee, lead_in_s=2.0)
+    n = int(seconds * rate_hz)
+    gt = scripts.ground_truth(script, chans, rate_hz, n)
+    techniques = default_profile_set().techniques
+    key = [(None if r == scripts.OFF_REGION else r, t if t in techniques else None)
+           for r, t in zip(gt["region"], gt["technique"])]
+    stages, a = [], 0
+    for i in range(1, n + 1):
+        if i == n or key[i] != key[a]:
+            stages.append((a, i) + key[a])
+            a = i
+    counts = np.asarray(gt["counts"][:, :len(dev.channels)], np.uint16)
+    return Stream(float(rate_hz), counts, np.asarray(gt["t_s"], np.float64), tuple(stages))

@@ -16,6 +16,7 @@ from massage_glove.signal.bands import samples_for_ms
 from massage_glove.signal.pipeline import Pipeline
 from massage_glove.signal.profiles import default_profile_set
 from massage_glove.signal.rules import RuleEngine
+from massage_glove.signal.rules_kernel import RuleKernel
 
 TH, IDX, MID, PALM = 0, 1, 2, 7          # right thumb, index, middle, heel of hand
 PRESSURE = ("too_much", "over_limit", "over_limit_hand")
@@ -68,6 +69,7 @@ def said_newtons(a) -> float:
 
 # --- the second sample at or over the limit ------------------------------------------------
 
+@pytest.mark.parametrize("engine", [RuleEngine, RuleKernel])
 @pytest.mark.parametrize("rate", [200.0, 1000.0])
 @pytest.mark.parametrize("region,sensor,level,rule", [
     ("neck", TH, 8.0, "over_limit"),                   # twice the neck's 4 N limit
@@ -78,9 +80,9 @@ def said_newtons(a) -> float:
     ("upper_trapezius", MID, 17.0, "too_much"),        # over the fingertip's 15 N edge
     ("upper_trapezius", TH, 30.0, "too_much"),         # beyond the range: over range
 ])
-def test_a_step_is_told_on_its_second_sample_over_the_limit(rate, region, sensor, level, rule):
+def test_a_step_is_told_on_its_second_sample_over_the_limit(engine, rate, region, sensor, level, rule):
     f, k = step(rate, level, sensor)
-    alerts, t = chain(f, [(0, region, None)], rate)
+    alerts, t = chain(f, [(0, region, None)], rate, engine_cls=engine)
     a = [x for x in alerts if x.rule in PRESSURE]
     # over range is too much on its first sample already where the band's dwell is one
     # sample (200 Hz: dwell_up_ms 5); otherwise the fast path tells it on the second
@@ -91,7 +93,7 @@ def test_a_step_is_told_on_its_second_sample_over_the_limit(rate, region, sensor
     assert len(a) == 1                                  # one press, one alert
     assert a[0].value >= a[0].limit
     # the filtered chain alone is later (spike median and low-pass), or as early for over range
-    slow, _ = chain(f, [(0, region, None)], rate, fast_alert_samples=0)
+    slow, _ = chain(f, [(0, region, None)], rate, engine_cls=engine, fast_alert_samples=0)
     slow = [x for x in slow if x.rule in PRESSURE]
     assert slow and (slow[0].t_s > t[k + 1] or (over_range and slow[0].t_s == t[first]))
 
@@ -263,3 +265,17 @@ def test_fast_path_chunked_equals_whole(cuts):
     assert parts == whole
     one, _ = chain(f[:400], STAGES[:1], 200.0, cuts=range(400))
     assert one == chain(f[:400], STAGES[:1], 200.0)[0]
+
+
+@pytest.mark.parametrize("rate", [200.0, 1000.0])
+def test_the_pipeline_tells_a_press_on_its_second_sample(rate):
+    """End to end: Pipeline passes its unsmoothed force to its rules, so its own alerts
+    come on the second sample at or over the limit, with a force past it."""
+    f, k = step(rate, 8.0, TH)
+    dev = make_device(int(rate))
+    p = Pipeline(dev, rate_hz=rate)
+    p.set_region("neck")
+    block = make_block(nominal_counts(f, dev), rate)
+    alerts = [a for b in split_block(block, range(0, len(block), 3)) for a in p.process(b).alerts]
+    assert [(a.rule, a.t_s) for a in alerts] == [("over_limit", block.t_device_s[k + 1])]
+    assert alerts[0].value >= alerts[0].limit == 4.0

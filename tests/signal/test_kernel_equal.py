@@ -33,6 +33,7 @@ FIELDS = ("t_s", "force_n", "filtered_n", "pressure_kpa", "band", "hand_band", "
 BLOCKS = (1, 2, 3, 5, 7, 16, 64, None)              # None: each stage in one block
 CASES = ((200.0, "nominal"), (200.0, "mixed"), (1000.0, "mixed"))
 HERE = Path(__file__).resolve().parent
+RETARE = 4          # the scripted stream is re-tared (and an empty block run) before the spine
 
 _REF: dict = {}
 
@@ -47,7 +48,7 @@ def reference(rate, cal):
     if (rate, cal) not in _REF:
         st = ks.stream(rate)
         _REF[rate, cal] = ks.run(ReferencePipeline(st.device, _calibration(cal, st.device),
-                                                   rate_hz=rate), st, None)
+                                                   rate_hz=rate), st, None, RETARE)
     return _REF[rate, cal]
 
 
@@ -103,7 +104,7 @@ def test_compiled_kernel_equals_the_array_stages(rate, cal, block):
     st = ks.stream(rate)
     p = Pipeline(st.device, _calibration(cal, st.device), rate_hz=rate)
     assert p.kernel.compiled == jit.COMPILED
-    assert_same(ks.run(p, st, block), reference(rate, cal))
+    assert_same(ks.run(p, st, block, RETARE), reference(rate, cal))
 
 
 @pytest.mark.parametrize("block", (1, 3, 64, None))
@@ -114,7 +115,7 @@ def test_uncompiled_kernel_equals_the_array_stages(rate, cal, block):
     st = ks.stream(rate)
     p = Pipeline(st.device, _calibration(cal, st.device), rate_hz=rate, kernel="python")
     assert not p.kernel.compiled and isinstance(p.kernel._st, list)
-    assert_same(ks.run(p, st, block), reference(rate, cal))
+    assert_same(ks.run(p, st, block, RETARE), reference(rate, cal))
 
 
 def test_the_reference_is_block_invariant():
@@ -122,7 +123,32 @@ def test_the_reference_is_block_invariant():
     st = ks.stream(200.0)
     for block in (5,):
         assert_same(ks.run(ReferencePipeline(st.device, ks.mixed_calibration(st.device)),
-                           st, block), reference(200.0, "mixed"))
+                           st, block, RETARE), reference(200.0, "mixed"))
+
+
+_SIM_REF: dict = {}
+
+
+def sim_reference(rate):
+    if rate not in _SIM_REF:
+        st = ks.sim_stream(rate)
+        _SIM_REF[rate] = ks.run(ReferencePipeline(st.device, rate_hz=rate), st, None)
+    return _SIM_REF[rate]
+
+
+@pytest.mark.parametrize("rate,block,kern", [(200.0, 1, "numba"), (200.0, 3, "numba"),
+                                             (200.0, 16, "numba"), (200.0, None, "numba"),
+                                             (200.0, 7, "python")])
+def test_simulated_trainee_on_the_routine(rate, block, kern):
+    """The simulated glove's force model of a heavy trainee, the first 110 s of the default
+    routine (warm-up, then kneading the traps too hard: too deep too fast, too much), cut
+    where the routine's stage changes."""
+    if kern == "numba" and not jit.COMPILED:
+        pytest.skip("numba is not installed")
+    st = ks.sim_stream(rate)
+    ref = sim_reference(rate)
+    assert {"too_deep_too_fast", "too_much"} <= {a.rule for a in ref["alerts"]}
+    assert_same(ks.run(Pipeline(st.device, rate_hz=rate, kernel=kern), st, block), ref)
 
 
 _CHILD = """
@@ -134,7 +160,7 @@ from massage_glove.signal.pipeline import Pipeline
 assert not jit.COMPILED
 st = ks.stream(200.0)
 p = Pipeline(st.device, ks.mixed_calibration(st.device))
-out = ks.run(p, st, 5)
+out = ks.run(p, st, 5, {retare})
 out["kernel"] = p.kernel.name
 sys.stdout.buffer.write(pickle.dumps(out))
 """
@@ -143,7 +169,7 @@ sys.stdout.buffer.write(pickle.dumps(out))
 def test_mg_kernel_python_runs_the_same_source_without_numba():
     """MG_KERNEL=python: numba is not imported; Pipeline gives the compiled outputs."""
     env = dict(os.environ, MG_KERNEL="python")
-    p = subprocess.run([sys.executable, "-c", _CHILD.format(here=str(HERE))], env=env,
+    p = subprocess.run([sys.executable, "-c", _CHILD.format(here=str(HERE), retare=RETARE)], env=env,
                        capture_output=True, timeout=300)
     assert p.returncode == 0, p.stderr.decode()
     got = pickle.loads(p.stdout)

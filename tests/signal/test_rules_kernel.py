@@ -168,8 +168,9 @@ def test_kernel_compiled_equals_rule_engine(rate, fast, block):
 @pytest.mark.parametrize("fast", [2, 0])
 @pytest.mark.parametrize("block", BLOCKS)
 def test_kernel_fallback_equals_rule_engine(rate, fast, block):
-    if rate == 1000.0 and block is not None and block < 5 and fast == 0:
-        pytest.skip("the fast-path-on run covers these block sizes at 1 kHz (time)")
+    if rate == 1000.0 and block not in ((1, 3, 16, None) if fast else (5, None)):
+        pytest.skip("at 1 kHz the uncompiled kernel (7 s a run) is checked at some block "
+                    "sizes; the compiled one, the same source, at all of them")
     ref = list(reference(rate, fast))
     _, _, py = engines(rate, fast)
     assert not py.compiled

@@ -30,11 +30,22 @@ except ImportError:
 COMPILED = _numba is not None
 
 
-def njit(fn):
-    """Compile `fn` with numba (nopython, cached, releases the GIL), or return it as it is."""
-    if _numba is None:
-        return fn
-    return _numba.njit(cache=True, nogil=True, fastmath=False)(fn)
+def njit(fn=None, *, signature: str | None = None):
+    """Compile `fn` with numba (nopython, cached, releases the GIL), or return it as it is.
+
+    Used as `@njit` (compiled at the first call, for the argument types of that call) or
+    `@njit(signature="void(float64[::1], ...)")`: that one specialisation is compiled, or
+    loaded from numba's disk cache, when the module is imported, and a call with other
+    argument types is refused (TypeError) instead of compiling anew.
+    """
+    def wrap(f):
+        if _numba is None:
+            return f
+        opts = {"cache": True, "nogil": True, "fastmath": False}
+        if signature is None:
+            return _numba.njit(**opts)(f)
+        return _numba.njit(signature, **opts)(f)
+    return wrap if fn is None else wrap(fn)
 
 
 def kernel_name() -> str:

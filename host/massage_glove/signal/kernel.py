@@ -30,8 +30,12 @@ specialisation of it. Uncompiled, the same source runs on Python lists (the stat
 converted once), which gives the same floats: Python's float arithmetic is the same IEEE
 double arithmetic as numba's and numpy's.
 
-`ChainKernel` owns the vectors and compiles (or loads from numba's disk cache) the kernel
-when it is built, never on the first live sample.
+Each kernel has one explicit signature: numba compiles it (or loads it from its disk
+cache) when this module is imported, and refuses other argument types rather than
+compiling again. `ChainKernel` owns the vectors and, when it is built, runs the kernels
+once on throwaway state: nothing is compiled or loaded on the first live sample, and
+building a Pipeline takes milliseconds, not the seconds of a compile (a session building
+its pipelines while its gloves already stream must not fall behind them).
 """
 from __future__ import annotations
 
@@ -98,7 +102,13 @@ J_RING = 12         # noise: reversal (1/0) ending at each of the last ring-leng
 _SINCE_START = 1 << 30    # NoiseDetector's initial `since`: long ago
 
 
-@jit.njit
+# The one specialisation of each kernel, compiled (or loaded from the cache) at import.
+CHAIN_SIGNATURE = ("void(float64[::1], float64[::1], int64[::1], float64[::1], float64[::1], "
+                   "int64[::1], float64[::1], int8[::1])")
+RESTART_SIGNATURE = "void(float64[::1], int64[::1], float64[::1], int64[::1])"
+
+
+@jit.njit(signature=CHAIN_SIGNATURE)
 def chain_block(cnt, par, ipar, lut, st, ist, out, outb):
     """Run n samples (cnt: n * n_channels counts, row-major) through the chain.
 
@@ -347,7 +357,7 @@ def chain_block(cnt, par, ipar, lut, st, ist, out, outb):
                 outb[ho + i * nh + h] = b
 
 
-@jit.njit
+@jit.njit(signature=RESTART_SIGNATURE)
 def restart_bands(par, ipar, st, ist):
     """New edges (a region change): each edge of a channel that has seen a force is on if
     that force reaches it, with no hysteresis or dwell; every run restarts
@@ -434,8 +444,9 @@ class ChainKernel:
             self.warmup_s = 0.0
 
     def _warm_up(self) -> float:
-        """Compile both kernels (or load them from numba's cache) on throwaway state, with
-        the argument types every later call uses; returns the seconds it took."""
+        """Run both kernels once on throwaway state, with the argument types every later
+        call uses (compiled at import; anything left to do happens here, not on a live
+        sample); returns the seconds it took."""
         t0 = time.perf_counter()
         nch = self.n_channels
         cnt = np.zeros(2 * nch, np.float64)

@@ -574,12 +574,13 @@ class RuleKernel(RuleSet):
     def active_episodes(self) -> set[tuple[str, str]]:
         """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
         sensor faults; a hand's over-limit press is ("over_limit", hand)."""
+        act = self._I[self._lat["active"]]
+        keys = np.flatnonzero(act) if self.compiled else [k for k, v in enumerate(act) if v]
         out = set()
-        a0 = self._lat["active"].start
-        for k, (rule, j) in enumerate(self.ekeys):
-            if self._I[a0 + k]:
-                who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
-                out.add((rule, who))
+        for k in keys:
+            rule, j = self.ekeys[int(k)]
+            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
+            out.add((rule, who))
         return out
 
     @property
