@@ -427,7 +427,7 @@ def test_every_lost_point_has_a_reason(known_log):
     if "episodes" in rev:
         # the review's too-much episodes from the forces: 17 N from 7 to 10 s, saturated 11-12 s
         import re
-        m = re.search(r"2 too-much episodes, ([\d.]+) s in all", reasons["alerts"])
+        m = re.search(r"2 too-much episodes \(2 presses\), ([\d.]+) s in all", reasons["alerts"])
         assert m and float(m.group(1)) == pytest.approx(4.0, abs=0.2), reasons["alerts"]
     else:
         # the log's alerts: one too-much alert

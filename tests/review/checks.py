@@ -288,6 +288,27 @@ def check_episodes(sc, truth, review):
     assert review["episodes"]["count"] == want, (sc.name, review["episodes"]["count"], want)
 
 
+def check_presses(sc, truth, review):
+    """Presses over the limit per hand, ended by 0.25 s under it (the live alerts' clear_ms in
+    data/regions.json), counted from the applied force: within 5 % (at least 1) of the truth."""
+    dev, f, contact, band, hand_of = _true_arrays(sc, truth, review)
+    t = truth["t_s"]
+    rate = 1.0 / float(np.median(np.diff(t)))
+    clear = int(round(0.25 * rate))
+    want = 0
+    for h in range(len(dev.hands)):
+        over = np.zeros(t.size, bool)
+        for st in truth["stages"]:
+            m = (t >= st["t0_s"]) & (t < st["t1_s"])
+            over |= m & ((band[:, hand_of == h] > allowed_band(st["region"]))
+                         & contact[:, hand_of == h]).any(axis=1)
+        d = np.diff(np.r_[0, _bridge(over, clear - 1).astype(np.int8), 0])
+        want += int((d == 1).sum())
+    got = review["episodes"]["presses"]
+    assert abs(got - want) <= max(1, 0.05 * want), (sc.name, got, want)
+    assert sum(e["presses"] for e in review["episodes"]["list"]) == got, (sc.name, review["episodes"])
+
+
 def check_rules(sc, truth, review):
     want = [st.region for st in sc.stages if st.technique == "tapotement"
             and not _REG["regions"][st.region]["percussion"]]
@@ -327,5 +348,5 @@ def check_balance(sc, truth, review):
 CHECKS = {"strokes": check_strokes, "holds": check_holds, "hands_on": check_hands_on,
           "regions": check_regions, "warm_up": check_warm_up, "coverage": check_coverage,
           "fatigue": check_fatigue, "cool_down": check_cool_down, "receiver": check_receiver,
-          "episodes": check_episodes, "rules": check_rules, "contact": check_contact,
+          "episodes": check_episodes, "presses": check_presses, "rules": check_rules, "contact": check_contact,
           "session_length": check_length, "balance": check_balance}

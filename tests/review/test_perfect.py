@@ -61,6 +61,12 @@ def _episodes(r):
     r["episodes"]["count"] = 0
 
 
+def _presses(r):
+    r["episodes"]["presses"] = 0
+    for e in r["episodes"]["list"]:
+        e["presses"] = 0
+
+
 def _rules(r):
     r["rules"]["violations"] = []
 
@@ -79,7 +85,7 @@ def _balance(r):
 
 PERFECT = {"strokes": _strokes, "holds": _holds, "hands_on": _hands_on, "regions": _regions,
            "warm_up": _warm_up, "coverage": _coverage, "fatigue": _fatigue, "cool_down": _cool_down,
-           "receiver": _receiver, "episodes": _episodes, "rules": _rules, "contact": _contact,
+           "receiver": _receiver, "episodes": _episodes, "presses": _presses, "rules": _rules, "contact": _contact,
            "session_length": _length, "balance": _balance}
 
 

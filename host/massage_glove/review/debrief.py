@@ -355,8 +355,8 @@ def stroke_peaks_by_stage(S, review: dict) -> list[dict]:
 
 # --- why points were lost ----------------------------------------------------------------
 
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'' if n == 1 else 's'}"
+def _count(n: int, what: str, plural: str | None = None) -> str:
+    return f"{n} {what if n == 1 else (plural or what + 's')}"
 
 
 def _pcv(x) -> str:
@@ -419,6 +419,7 @@ def _reason(p: str, r: dict, names: Names) -> str:
             regs = list(dict.fromkeys(names.region(e.get("region")) for e in lst))
             sat = sum(1 for e in lst if e.get("saturated"))
             return (f"{_count(te['count'], 'too-much episode')}"
+                    + (f" ({_count(te['presses'], 'press', 'presses')})" if te.get("presses") is not None else "")
                     + (f", {te['seconds']:.{0 if te['seconds'] >= 10 else 1}f} s in all"
                        if te.get("seconds") is not None else "")
                     + (f" ({', '.join(regs)})" if regs else "")

@@ -496,15 +496,24 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     # --- too-much episodes (over the region's limit, or saturated) ------------------------------
     over = ((S.hand_ratio > 1.0) & S.hand_contact).any(axis=1) if n else np.zeros(0, bool)
     eps = M.episodes(over, int(round(cfg["episode_merge_s"] * rate)))
+    # Presses, counted the way the live alerts count them (one prompt per press of a hand:
+    # a press ends once the hand has been under the limit for the over_limit rule's clear_ms),
+    # so the review's number matches the buzzes the trainee felt.
+    clear = max(1, int(round(S.ps.rules["over_limit"].clear_ms * rate / 1000.0)))
+    press_starts = np.sort(np.array(
+        [a for h in range(H) for a, _ in M.episodes((S.hand_ratio[:, h] > 1.0) & S.hand_contact[:, h], clear - 1)]
+        if n else [], np.int64))
     ep_list = []
     for a, b in eps:
         seg = S.hand_ratio[a:b]
         ep_list.append({"t0_s": round(float(S.t[a]), 2), "t1_s": round(float(S.t[b - 1]), 2),
                         "seconds": round((b - a) * dt, 2), "region": S.region[a],
                         "saturated": bool(S.saturated[a:b].any()),
-                        "peak_ratio": _r(min(float(np.max(seg)), 1e6), 2)})
+                        "peak_ratio": _r(min(float(np.max(seg)), 1e6), 2),
+                        "presses": int(np.searchsorted(press_starts, b) - np.searchsorted(press_starts, a))})
     out["episodes"] = {"count": len(ep_list), "list": ep_list,
-                       "seconds": round(sum(e["seconds"] for e in ep_list), 2)}
+                       "seconds": round(sum(e["seconds"] for e in ep_list), 2),
+                       "presses": int(press_starts.size)}
 
     # --- strokes, by stage -------------------------------------------------------------------
     runs_ = []
@@ -891,10 +900,11 @@ def _advice_for(part: str, review: dict, cfg: dict) -> str:
         for e in ep["list"]:
             where[e["region"]] = where.get(e["region"], 0) + 1
         r = max(where, key=where.get) if where else None
-        return (f"Too much pressure {ep['count']} time{'s' if ep['count'] != 1 else ''} "
-                f"({ep['seconds']:.0f} s in all, most on the {_name(R, r)}"
+        np_ = ep.get("presses", ep["count"])
+        return (f"Too much pressure in {ep['count']} episode{'s' if ep['count'] != 1 else ''} "
+                f"({np_} press{'es' if np_ != 1 else ''}, {ep['seconds']:.0f} s in all, most on the {_name(R, r)}"
                 + (f"; {sat} with a sensor pressed past its range" if sat else "")
-                + "): each one hurts. Stop and ease off the moment the glove buzzes.")
+                + "): each press hurts. Stop and ease off the moment the glove buzzes.")
     if part == "rules":
         v = review["rules"]["violations"][0]
         if v["rule"] == "percussion":
