@@ -270,3 +270,130 @@ def test_a_chunk_with_more_prompts_than_the_output_holds_is_resumed(compiled):
     kern = RuleKernel(dev.channels, rate_hz=200.0, settings=settings(2), compiled=compiled)
     kern._I[rk.H_CAP] = len(kern.ekeys)
     assert run(kern, 200.0, 2, None) == list(reference(200.0, 2))
+
+
+def _edge_stream(seed: int, rate: float, n: int):
+    """Engine inputs made of runs of force at exactly the rules' thresholds (contact, the
+    static threshold, every edge, the sensor's range, NaN), with run lengths at the rules'
+    sample counts (refractory, rise, window, contact gap), random bands, faults and regions:
+    the places where a `>=` and a `>` differ."""
+    rng = np.random.default_rng(seed)
+    dev = make_device(int(rate))
+    ps = default_profile_set()
+    eng = RuleEngine(dev.channels, rate_hz=rate, settings=settings(2))
+    lens = np.array([1, 2, 3, eng.refractory - 1, eng.refractory, eng.refractory + 1, eng.rise_k,
+                     eng.rise_k + 1, eng.steady_w - 1, eng.steady_w, eng.steady_w + 1, 40, 90,
+                     800, 2500, eng.contact_gap - 1, eng.contact_gap, eng.contact_gap + 1])
+    f = np.zeros((n, 16))
+    raw = np.zeros((n, 16))
+    for j, c in enumerate(dev.channels):
+        cb = ps.classes[c.sensor_class]
+        e = np.array(cb.edges_n)
+        s = ps.settings
+        vals = np.r_[0.0, cb.contact_n, max(cb.contact_n, s.static_min_fraction * e[0]), e,
+                     e * 0.72, 0.5 * e[0], float(eng.range_n[j]), np.nan]
+        p = np.r_[0.5, np.full(vals.size - 1, 0.5 / (vals.size - 1))]   # mostly off the skin
+        i = 0
+        while i < n:
+            m = int(rng.choice(lens))
+            f[i:i + m, j] = rng.choice(vals, p=p)
+            raw[i:i + m, j] = f[i, j] if rng.random() < 0.7 else rng.choice(vals)
+            i += m
+    edges = np.array([ps.classes[c.sensor_class].edges_n for c in dev.channels])
+    band = (f[:, :, None] >= edges).sum(axis=2).astype(np.int8)
+    band[np.isnan(f)] = -1
+    flip = (rng.random(band.shape) < 0.03) & np.isfinite(f)   # a NaN force is always unknown
+    band[flip] = rng.integers(-1, 4, flip.sum())
+    flt = np.zeros((n, 16), np.uint8)
+    for _ in range(3):
+        j, a = int(rng.integers(16)), int(rng.integers(n))
+        flt[a:a + int(rng.integers(50, 3000)), j] = rng.choice([1, 2, 4, 8, 9])
+    t = np.arange(n) / rate
+    cuts = np.sort(rng.choice(np.arange(1, n), 40, replace=False))
+    regions = [None] + list(ps.regions)
+    techs = [None, None, "effleurage", "hold", "static_point", "compression"]
+    plan = [(int(a), regions[int(rng.integers(len(regions)))], techs[int(rng.integers(len(techs)))])
+            for a in np.r_[0, cuts]]
+    return t, f, band, flt, raw, plan
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kernel_equals_rule_engine_at_every_threshold(seed):
+    rate = 200.0
+    n = 12000
+    t, f, band, flt, raw, plan = _edge_stream(seed, rate, n)
+    dev = make_device(int(rate))
+    s = dataclasses.replace(settings(2), warmup_s=20.0)
+    rng = np.random.default_rng(seed + 100)
+    out, warm = [], []
+    for e in (RuleEngine(dev.channels, rate_hz=rate, settings=s),
+              RuleKernel(dev.channels, rate_hz=rate, settings=s),
+              RuleKernel(dev.channels, rate_hz=rate, settings=s, compiled=False)):
+        alerts = []
+        bounds = [a for a, _, _ in plan] + [n]
+        for (a, region, tech), b in zip(plan, bounds[1:]):
+            i = a
+            while i < b:
+                j = min(b, i + int(rng.choice([1, 2, 3, 5, 16, 64, 500])))
+                alerts += e.process(t[i:j], f[i:j], band[i:j], flt[i:j], region, tech, raw_n=raw[i:j])
+                i = j
+        out.append(alerts)
+        warm.append(e.warmup_done_s)
+    assert warm[1] == warm[0] and warm[2] == warm[0]
+    assert len(out[0]) > 20 and len({a.rule for a in out[0]}) >= 5, Counter(a.rule for a in out[0])
+    assert out[1] == out[0]
+    assert out[2] == out[0]
+
+
+@pytest.mark.parametrize("rate", [200.0, 1000.0])
+@pytest.mark.parametrize("engine", ["engine", "compiled", "python"])
+def test_strikes_the_refractory_time_apart_count_and_closer_ones_do_not(rate, engine):
+    """Single-sample strikes on the kidney area: three exactly impact_refractory_ms apart
+    are percussion, told on the third; four one sample closer than that are two strikes
+    (every other one falls in the refractory time), never percussion."""
+    dev = make_device(int(rate))
+    s = settings(2)
+    make = {"engine": lambda: RuleEngine(dev.channels, rate_hz=rate, settings=s),
+            "compiled": lambda: RuleKernel(dev.channels, rate_hz=rate, settings=s),
+            "python": lambda: RuleKernel(dev.channels, rate_hz=rate, settings=s, compiled=False)}
+    refr = RuleEngine(dev.channels, rate_hz=rate, settings=s).refractory
+    assert refr == round(s.impact_refractory_ms * rate / 1000)
+    for gap, count, told in ((refr, 3, True), (refr - 1, 4, False)):
+        n = int(rate)
+        f = np.zeros((n, 16))
+        s0 = n // 4
+        hits = [s0 + m * gap for m in range(count)]
+        f[hits, IDX] = 5.0
+        band = (f >= 4.0).astype(np.int8)
+        a = make[engine]().process(np.arange(n) / rate, f, band, np.zeros((n, 16), np.uint8),
+                                   "kidney", None, raw_n=f)
+        perc = [x for x in a if x.rule == "percussion"]
+        if told:
+            assert [x.t_s for x in perc] == [hits[2] / rate]
+        else:
+            assert perc == []
+
+
+@pytest.mark.parametrize("engine", ["engine", "compiled", "python"])
+def test_the_warm_up_clock_runs_through_pauses_shorter_than_the_contact_gap(engine):
+    """Light contact for A samples, no contact for P, contact again for B: the clock counts
+    A + B and the pause's samples while they are less than contact_gap_s after the last
+    contact (all P of a shorter pause, the first contact_gap - 1 of a longer one)."""
+    rate = 200.0
+    dev = make_device(int(rate))
+    s = settings(2)
+    gap = int(round(s.contact_gap_s * rate))
+    A, B = 300, 200
+    for P in (gap - 1, gap, gap + 1, 3 * gap):
+        e = {"engine": lambda: RuleEngine(dev.channels, rate_hz=rate, settings=s),
+             "compiled": lambda: RuleKernel(dev.channels, rate_hz=rate, settings=s),
+             "python": lambda: RuleKernel(dev.channels, rate_hz=rate, settings=s, compiled=False)}[engine]()
+        n = A + P + B
+        f = np.zeros((n, 16))
+        f[:A, IDX] = 2.0
+        f[A + P:, IDX] = 2.0
+        band = np.zeros((n, 16), np.int8)
+        for i in range(0, n, 7):
+            e.process(np.arange(i, min(n, i + 7)) / rate, f[i:i + 7], band[i:i + 7],
+                      np.zeros((min(n, i + 7) - i, 16), np.uint8), "paraspinals", raw_n=f[i:i + 7])
+        assert round(e.warmup_done_s * rate) == A + min(P, gap - 1) + B, P
