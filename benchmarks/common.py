@@ -146,3 +146,60 @@ def synth_counts(script: dict, rate_hz: float, n_samples: int, hands=("right", "
         fill(int(t_us[k]), buf)
         out[k] = buf
     return out[:, cols]
+
+
+# --- the chain under test and its baseline ---------------------------------------------------
+def _reference_class():
+    """massage_glove.signal.pipeline.ReferencePipeline (today's numpy chain), or None."""
+    from massage_glove.signal import pipeline as pl
+    return getattr(pl, "ReferencePipeline", None)
+
+
+def baseline_settings(profile_set=None):
+    """The baseline's settings: the data's, with the fast alert path off where the field exists."""
+    import dataclasses
+
+    from massage_glove.signal import default_profile_set
+    s = (profile_set or default_profile_set()).settings
+    if any(f.name == "fast_alert_samples" for f in dataclasses.fields(s)):
+        s = dataclasses.replace(s, fast_alert_samples=0)
+    return s
+
+
+def make_chain(which: str, device, rate_hz: float, region: str | None = None):
+    """A chain for `which`: "new" (Pipeline, the data's settings) or "baseline"
+    (ReferencePipeline with fast_alert_samples=0; Pipeline itself while the package has no
+    ReferencePipeline, so the two rows then measure the same chain and chains() says so)."""
+    from massage_glove.signal import Pipeline
+    if which == "new":
+        p = Pipeline(device, rate_hz=rate_hz)
+    elif which == "baseline":
+        cls = _reference_class() or Pipeline
+        p = cls(device, rate_hz=rate_hz, settings=baseline_settings())
+    else:
+        raise ValueError(f"chain {which!r}: expected 'new' or 'baseline'")
+    if region is not None:
+        p.set_region(region)
+    return p
+
+
+def chains() -> dict:
+    """What "new" and "baseline" are in this run (for the results and the table)."""
+    import dataclasses
+
+    from massage_glove.signal import default_profile_set
+    ref = _reference_class() is not None
+    s = default_profile_set().settings
+    fast = getattr(s, "fast_alert_samples", None)
+    try:
+        from massage_glove.signal.jit import kernel_name
+        kern = kernel_name()
+    except ImportError:
+        kern = None
+    has_field = any(f.name == "fast_alert_samples" for f in dataclasses.fields(s))
+    return {"reference_pipeline": ref, "fast_alert_field": has_field, "fast_alert_samples": fast,
+            "kernel": kern,
+            "new": "Pipeline" + (f" (fast_alert_samples={fast})" if has_field else ""),
+            "baseline": ("ReferencePipeline" if ref else "Pipeline (no ReferencePipeline in the package: same chain)")
+            + (", fast_alert_samples=0" if has_field else ""),
+            "same_chain": not ref}
