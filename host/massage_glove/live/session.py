@@ -147,6 +147,9 @@ class _Glove:
         self.buzzed_at: dict[str, float] = {}
         self.region_pending: tuple | None = None   # a region set before the first sample
         self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
+        # (n_ch, n_hands) bool: channel j belongs to hand h (a hand is on the body when any
+        # of its sensors is: one matrix product per block for every hand)
+        self.hand_mask = self.hand_of[:, None] == np.arange(len(pipeline.hands))[None, :]
 
     def session_time(self, t_dev: np.ndarray) -> np.ndarray:
         return t_dev - self.t0_dev + self.t0_sess
@@ -162,6 +165,14 @@ class _Glove:
         if n >= L:
             t, f, o, n = t[-L:], f[-L:], o[-L:], L
         i = self.ring_i
+        if n == 1 and i < L:
+            # one sample (200 Hz): three element writes into the preallocated ring
+            self.ring_t[i] = t[0]
+            self.ring_f[i] = f[0]
+            self.ring_o[i] = o[0]
+            self.ring_i = (i + 1) % L
+            self.ring_n = min(L, self.ring_n + 1)
+            return
         first = min(n, L - i)
         self.ring_t[i:i + first] = t[:first]
         self.ring_f[i:i + first] = f[:first]
@@ -183,23 +194,70 @@ class _Glove:
 
 
 class BandSummary:
-    """Running seconds per region and hand: on the body, and in each band while on the body."""
+    """Running seconds per region and hand: on the body, and in each band while on the body.
+
+    Kept as running sums updated once per block from a few counts (add_block): each sum
+    grows by (samples counted in the block) x (sample period), the same additions in the
+    same order as counting the block's samples with numpy per hand and band (add), so the
+    two give bit-identical seconds (tests/live/test_session_bookkeeping.py).
+    """
 
     def __init__(self, rate_hz: float):
         self.dt = 1.0 / rate_hz
         self.data: dict[str, dict] = {}
 
+    def _hand(self, region: str | None, hand: str) -> dict:
+        r = self.data.get(region or "none")
+        if r is None:
+            r = self.data[region or "none"] = {}
+        h = r.get(hand)
+        if h is None:
+            h = r[hand] = {"seconds": 0.0, "on_body_s": 0.0, "in_allowed_s": 0.0,
+                           "bands_s": {b: 0.0 for b in BANDS}, "fault_s": 0.0}
+        return h
+
     def add(self, region: str | None, hand: str, on: np.ndarray, band: np.ndarray, allowed: int) -> None:
-        r = self.data.setdefault(region or "none", {})
-        h = r.setdefault(hand, {"seconds": 0.0, "on_body_s": 0.0, "in_allowed_s": 0.0,
-                                "bands_s": {b: 0.0 for b in BANDS}, "fault_s": 0.0})
+        """One hand's samples: on (n,) bool on the body, band (n,) int8 (-1 unknown)."""
+        on = np.asarray(on, bool)
+        band = np.asarray(band)
+        counts = [int(((band == k) & on).sum()) for k in range(len(BANDS))]
+        self._add(self._hand(region, hand), band.shape[0], int(on.sum()), counts,
+                  int((band < 0).sum()), int(((band >= 0) & (band <= allowed) & on).sum()))
+
+    def add_block(self, region: str | None, hands, on_hand: np.ndarray, band: np.ndarray,
+                  allowed: int) -> None:
+        """Every hand of one block: on_hand (n, n_hands) bool, band (n, n_hands) int8."""
         n = band.shape[0]
-        h["seconds"] += n * self.dt
-        h["on_body_s"] += float(on.sum()) * self.dt
+        if n <= 16:
+            # a few samples (live blocks): count them in Python, cheaper than numpy calls
+            on_rows, band_rows = on_hand.tolist(), band.tolist()
+            for h, hand in enumerate(hands):
+                on_n = fault = allowed_n = 0
+                counts = [0] * len(BANDS)
+                for i in range(n):
+                    b = band_rows[i][h]
+                    if b < 0:
+                        fault += 1
+                    elif on_rows[i][h]:
+                        if b < len(counts):
+                            counts[b] += 1
+                        if b <= allowed:
+                            allowed_n += 1
+                    on_n += on_rows[i][h]
+                self._add(self._hand(region, hand), n, on_n, counts, fault, allowed_n)
+            return
+        for h, hand in enumerate(hands):
+            self.add(region, hand, on_hand[:, h], band[:, h], allowed)
+
+    def _add(self, h: dict, n: int, on_n: int, counts: list, fault: int, allowed_n: int) -> None:
+        dt = self.dt
+        h["seconds"] += n * dt
+        h["on_body_s"] += float(on_n) * dt
+        bs = h["bands_s"]
         for k, name in enumerate(BANDS):
-            h["bands_s"][name] += float(((band == k) & on).sum()) * self.dt
-        h["fault_s"] += float((band < 0).sum()) * self.dt
-        h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
+            bs[name] += float(counts[k]) * dt
+        h["fault_s"] += float(fault) * dt
+        h["in_allowed_s"] += float(allowed_n) * dt
 
     def region_seconds(self) -> dict:
         """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
@@ -398,7 +456,7 @@ class LiveSession:
     def _acquire(self, g: _Glove) -> None:
         try:
             while not self._stop.is_set():
-                while True:
+                while not g.controls.empty():
                     try:
                         g.controls.get_nowait()()
                     except queue.Empty:
@@ -450,8 +508,7 @@ class LiveSession:
                 region, source = g.region_pending
                 g.writer.write_event("region", self.clock(), g.t0_dev, region=region, source=source)
             g.region_pending = None
-        t_sess = g.session_time(block.t_device_s)
-        g.t_sess = float(t_sess[-1])
+        g.t_sess = float(block.t_device_s[-1]) - g.t0_dev + g.t0_sess    # session_time()
         g.samples += len(block)
         if not g.tared or g.retare:
             # zeroing looks at the samples on the side: the chain below runs on every
@@ -461,32 +518,44 @@ class LiveSession:
             self._process(g, piece)
 
     def _process(self, g: _Glove, block: SampleBlock) -> None:
-        """One stretch of samples checked against one region: chain, summary, trace, alerts."""
+        """One stretch of samples checked against one region: chain, summary, trace, alerts.
+
+        Everything but the chain is a handful of array operations per block, whatever its
+        length (a block is one sample at 200 Hz): the summary's counts, the band of each
+        force itself and when it was last in the chain's band, and the trace ring.
+        """
         res = g.pipeline.process(block)
+        prof = g.pipeline.profile
+        f = res.filtered_n
         t_sess = g.session_time(block.t_device_s)
-        on = ~np.isnan(res.filtered_n) & (np.nan_to_num(res.filtered_n) >= g.pipeline.profile.contact_n)
-        allowed = g.pipeline.profile.allowed_band
-        for h, hand in enumerate(g.pipeline.hands):
-            cols = g.hand_of == h
-            self.summary.add(g.pipeline.region, hand, on[:, cols].any(axis=1), res.hand_band[:, h], allowed)
+        # on the body: a finite force at or above the contact threshold (NaN compares False)
+        on = f >= prof.contact_n
+        self.summary.add_block(g.pipeline.region, g.pipeline.hands, on @ g.hand_mask,
+                               res.hand_band, prof.allowed_band)
         # The band of each force itself (over range: too much), beside the chain's band, which
         # hysteresis and dwell hold a moment longer on the way down: the view shows the
         # first with its number, and the second as held, with when it was last true.
-        inst = classify_n(res.filtered_n, g.pipeline.profile.edges_n)
-        inst[res.over_range] = TOO_MUCH
-        there = (inst >= res.band) & (res.band >= 0)
-        any_there = there.any(axis=0)
-        last = len(inst) - 1 - np.argmax(there[::-1], axis=0)
-        cols = np.flatnonzero(any_there)
+        over = res.over_range
+        inst = classify_n(f, prof.edges_n)
+        inst[over] = TOO_MUCH
+        band = res.band
+        there = (inst >= band) & (band >= 0)
         with g.lock:
-            g.push_trace(t_sess, res.filtered_n, res.over_range)
-            g.last_band = res.band[-1].copy()
+            g.push_trace(t_sess, f, over)
+            g.last_band = band[-1].copy()
             g.last_inst = inst[-1].copy()
-            g.last_force = res.filtered_n[-1].copy()
+            g.last_force = f[-1].copy()
             g.last_fault = res.fault[-1].copy()
             g.last_hand_band = res.hand_band[-1].copy()
-            g.held_t[cols] = t_sess[last[cols]]
-            g.held_f[cols] = res.filtered_n[last[cols], cols]
+            if len(t_sess) == 1:
+                m = there[0]
+                g.held_t[m] = t_sess[0]
+                g.held_f[m] = f[0, m]
+            else:
+                last = len(inst) - 1 - np.argmax(there[::-1], axis=0)
+                cols = np.flatnonzero(there.any(axis=0))
+                g.held_t[cols] = t_sess[last[cols]]
+                g.held_f[cols] = f[last[cols], cols]
             g.episodes = g.pipeline.engine.active_episodes()
         self._tap("on_result", g, block, res)
         for a in res.alerts:
