@@ -100,6 +100,10 @@ class SessionOptions:
     # result), on_alert(g, alert, t_sess) and on_event(g_or_None, kind, t_dev, fields);
     # called in the acquisition thread, their failures are logged and never stop the session.
     taps: tuple = ()
+    # The chain's class, or any callable with Pipeline's constructor (None: Pipeline). For
+    # benchmarks that run the same session on another chain as their baseline
+    # (benchmarks/cpu_share.py); the product always uses Pipeline.
+    pipeline_factory: object = None
 
 
 class _Glove:
@@ -298,10 +302,11 @@ class LiveSession:
             # a routine states its own warm-up (the demonstration one is shortened)
             settings = dataclasses.replace(settings, warmup_s=o.routine.warm_up_s)
         self.gloves: list[_Glove] = []
+        make_pipeline = o.pipeline_factory or Pipeline
         for i, link in enumerate(links):
             cal = load_for_glove(link.info, o.calibration_dir) if o.calibration_dir else None
-            pipe = Pipeline(link.info, cal, self.profile_set, skill=o.skill,
-                            sensitivity=o.sensitivity, settings=settings)
+            pipe = make_pipeline(link.info, cal, self.profile_set, skill=o.skill,
+                                 sensitivity=o.sensitivity, settings=settings)
             ring = int(o.window_s * pipe.rate_hz * 1.25) + 16
             self.gloves.append(_Glove(i, link, pipe, cal, ring))
         self.stage_index: int | None = None
