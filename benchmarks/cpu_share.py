@@ -214,8 +214,9 @@ def measure(case: str, chain: str = "new", seconds: float = 20.0, seed: int = 2)
                 links.append(GloveLink.open(sim.port))
             if any(int(l.info.rate_hz) != rate for l in links):
                 raise RuntimeError(f"the simulated glove did not start at {rate} Hz")
+            chosen = {} if factory is None else {"pipeline_factory": factory}
             opts = SessionOptions(region="paraspinals", log_dir=logdir, bell=False, buzz=False,
-                                  pipeline_factory=factory)
+                                  **chosen)
             session = LiveSession(links, opts).start()
             view = None
             try:
