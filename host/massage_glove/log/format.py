@@ -240,6 +240,15 @@ def _unshuffle(b: bytes, dtype: str, n: int) -> np.ndarray:
     return np.ascontiguousarray(planes.T).view(dtype).reshape(n)
 
 
+def _unshuffle16(b, n: int) -> np.ndarray:
+    """_unshuffle(b, "<u2", n) as low plane | high plane << 8 (no strided byte transpose)."""
+    planes = np.frombuffer(b, np.uint8, count=2 * n).reshape(2, n)
+    out = planes[1].astype("<u2")
+    out <<= 8
+    out |= planes[0]
+    return out
+
+
 def _delta_zigzag64(u: np.ndarray) -> np.ndarray:
     d = u.copy()
     d[1:] -= u[:-1]                      # modulo 2**64
@@ -362,7 +371,7 @@ def decode_chunk(payload: bytes, max_rows: int | None = None) -> SampleBlock:
     seq = _undelta_zigzag64(_unshuffle(take(8 * n), "<u8", n)).view("<i8").astype(np.int64)
     td = _time_values(td_enc, _undelta_zigzag64(_unshuffle(take(8 * n), "<u8", n)))
     th = _time_values(th_enc, _undelta_zigzag64(_unshuffle(take(8 * n), "<u8", n)))
-    z = _unshuffle(take(2 * n * n_ch), "<u2", n * n_ch).reshape(n_ch, n)
-    counts = np.ascontiguousarray(_undelta_zigzag16(z).T).astype(np.uint16)
+    z = _unshuffle16(take(2 * n * n_ch), n * n_ch).reshape(n_ch, n)
+    counts = np.ascontiguousarray(_undelta_zigzag16(z).T, dtype=np.uint16)
     flags = np.frombuffer(take(n), np.uint8).copy()
     return SampleBlock(seq, np.asarray(td, np.float64), np.asarray(th, np.float64), counts, flags)

@@ -7,6 +7,7 @@ definition is written out in docs/REVIEW.md, with its measured error on the corp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
@@ -35,12 +36,19 @@ def bridge_gaps(mask: np.ndarray, max_gap: int) -> np.ndarray:
     return out
 
 
-def labels_at(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> np.ndarray:
-    """Label of each sample given label changes at times change_t_s (sorted or not)."""
+def label_codes(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, table) with labels_at(...) == table[codes]: per sample the index of the label
+    change in force (0: `initial`), and the labels in time order (object array)."""
     order = np.argsort(np.asarray(change_t_s, np.float64), kind="stable")
     ct = np.asarray(change_t_s, np.float64)[order]
     lab = np.array([initial] + [change_labels[i] for i in order], dtype=object)
-    return lab[np.searchsorted(ct, t_s, side="right")]
+    return np.searchsorted(ct, t_s, side="right"), lab
+
+
+def labels_at(t_s: np.ndarray, change_t_s, change_labels, initial=None) -> np.ndarray:
+    """Label of each sample given label changes at times change_t_s (sorted or not)."""
+    codes, table = label_codes(t_s, change_t_s, change_labels, initial)
+    return table[codes]
 
 
 def label_mask(labels: np.ndarray, pred) -> np.ndarray:
@@ -82,8 +90,10 @@ def fill_faults(force_n: np.ndarray, fault: np.ndarray, saturated: np.ndarray,
         if b.any():
             good = np.flatnonzero(~b & np.isfinite(f[:, j]))
             f[b, j] = np.interp(np.flatnonzero(b), good, f[good, j]) if good.size else 0.0
-    f = np.where(np.asarray(saturated, bool), np.maximum(np.nan_to_num(f), top_n), f)
-    return np.nan_to_num(f)
+    sat = np.asarray(saturated, bool)
+    if sat.any():
+        f = np.where(sat, np.maximum(np.nan_to_num(f), top_n), f)
+    return np.nan_to_num(f, copy=False)
 
 
 def robust_cv(x) -> float | None:
@@ -109,11 +119,23 @@ class Strokes:
     peak_n: np.ndarray       # hand total force at the peak, newtons
 
 
+@lru_cache(maxsize=32)
+def _butter_design(cutoff_hz, btype: str, rate_hz: float) -> np.ndarray:
+    sos = butter(2, cutoff_hz, btype=btype, fs=rate_hz, output="sos")
+    sos.flags.writeable = False
+    return sos
+
+
+def _butter_sos(cutoff_hz, btype: str, rate_hz: float) -> np.ndarray:
+    """2nd-order Butterworth sections (new array), designed once per (cutoff, type, rate)."""
+    return _butter_design(cutoff_hz, btype, rate_hz).copy()
+
+
 def lowpass(x: np.ndarray, rate_hz: float, cutoff_hz: float) -> np.ndarray:
     """Zero-phase 2nd-order Butterworth low-pass (run forward and back), new array."""
     if x.size < 16 or cutoff_hz >= 0.45 * rate_hz:
         return np.asarray(x, np.float64).copy()
-    sos = butter(2, cutoff_hz, btype="low", fs=rate_hz, output="sos")
+    sos = _butter_sos(cutoff_hz, "low", rate_hz)
     return sosfiltfilt(sos, x, padlen=min(3 * 5, x.size - 1))
 
 
@@ -313,6 +335,6 @@ def tremor_rms_n(force_n: np.ndarray, mask: np.ndarray, rate_hz: float,
     m = np.asarray(mask, bool)
     if m.sum() < rate_hz or band_hz[1] >= 0.5 * rate_hz:
         return None
-    sos = butter(2, band_hz, btype="band", fs=rate_hz, output="sos")
+    sos = _butter_sos(tuple(band_hz), "band", rate_hz)
     y = sosfiltfilt(sos, np.nan_to_num(np.asarray(force_n, np.float64)))
     return float(np.sqrt(np.mean(y[m] ** 2)))

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import DataFileError, GloveError
 from ..log import load
 from ..signal import default_profile_set, filter_zero_phase
-from ..signal.bands import BANDS, FIRM, MEDIUM, TOO_MUCH, classify_n
+from ..signal.bands import BANDS, FIRM, MEDIUM, TOO_MUCH
 from ..signal.calibration import FAULT_SATURATED, Calibration, ForceConverter
 from ..signal.datafile import Node, check_format, read_json
 from ..signal.rules import SITE_TEXT
@@ -137,6 +137,112 @@ def _settle(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x), x, 0.0)
 
 
+def _per_count(counts: np.ndarray, fn):
+    """fn(counts) for (n, channels) counts, fn applied elementwise per channel: computed once
+    for every value the counts hold (0 .. their maximum, at most 65536 rows) and looked up per
+    sample. fn returns a tuple of arrays shaped like its input; the result is what fn(counts)
+    gives, element for element. Non-integer counts: fn(counts) itself."""
+    c = np.asarray(counts)
+    if c.ndim != 2 or c.dtype.kind not in "ui" or c.size == 0 or c.min() < 0 or c.max() > 0xFFFF:
+        return fn(c)
+    n_ch = c.shape[1]
+    values = np.arange(int(c.max()) + 1, dtype=c.dtype)
+    tables = fn(np.broadcast_to(values[:, None], (values.size, n_ch)))
+    idx = c.astype(np.intp) * n_ch + np.arange(n_ch)
+    return tuple(np.asarray(t).ravel().take(idx) for t in tables)
+
+
+class Coded:
+    """A label per sample held as codes into a small table (one entry per label change in the
+    log): `labels` is table[codes], the object array; masks, first-seen order and change
+    bounds are taken on the table and the integer codes, each equal to what the same
+    operation on `labels` gives (tests/review/test_speed_paths.py)."""
+
+    def __init__(self, codes: np.ndarray, table: np.ndarray):
+        self.codes = np.asarray(codes, np.intp)
+        self.table = table
+        self.labels = table[self.codes]
+
+    def mask(self, pred) -> np.ndarray:
+        """M.label_mask(labels, pred): samples whose label satisfies pred."""
+        keep = np.fromiter((bool(pred(v)) for v in self.table.tolist()), bool, self.table.size)
+        return keep[self.codes]
+
+    def eq(self, value) -> np.ndarray:
+        """labels == value (np.equal(labels, None) for None)."""
+        return self.mask((lambda v: v is None) if value is None else (lambda v: v == value))
+
+    def distinct(self) -> list:
+        """list(dict.fromkeys(labels.tolist())): each label once, in order of first sample."""
+        u, first = np.unique(self.codes, return_index=True)
+        return list(dict.fromkeys(self.table[u[np.argsort(first, kind="stable")]].tolist()))
+
+
+def change_bounds(*coded: Coded) -> list[tuple[int, int]]:
+    """M.change_bounds over the labels of `coded`: runs over which every label stays the same
+    (compared where a code changes, the only places a label can)."""
+    n = coded[0].codes.size if coded else 0
+    if n == 0:
+        return []
+    cand = np.zeros(n - 1, bool)
+    for c in coded:
+        cand |= c.codes[1:] != c.codes[:-1]
+    at = np.flatnonzero(cand)
+    change = np.zeros(at.size, bool)
+    for c in coded:
+        change |= c.table[c.codes[at + 1]] != c.table[c.codes[at]]
+    b = [0, *(at[change] + 1).tolist(), n]
+    return list(zip(b[:-1], b[1:]))
+
+
+def edges_reached(force_n: np.ndarray, edges_n: np.ndarray) -> np.ndarray:
+    """classify_n(force_n, edges_n) for finite force (n, channels): the number of each
+    channel's edges reached, int8 (new array), one comparison per edge instead of a sum over
+    an (n, channels, edges) array. tests/review/test_speed_paths.py holds them equal."""
+    f = np.asarray(force_n, np.float64)
+    e = np.asarray(edges_n, np.float64)
+    out = (f >= e[..., 0]).view(np.int8).copy()
+    for k in range(1, e.shape[-1]):
+        out += (f >= e[..., k]).view(np.int8)
+    return out
+
+
+def _hand_columns(hand_of: np.ndarray, h: int):
+    """The columns of hand h: a slice when they are side by side (a view, no copy), else
+    their indices. Only for order-free reductions (max, any): a sum keeps its own indexing."""
+    idx = np.flatnonzero(hand_of == h)
+    if idx.size and int(idx[-1]) - int(idx[0]) + 1 == idx.size:
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+def _hand_blocks(hc: list, n_ch: int):
+    """(starts, order) when the hands' columns are blocks side by side covering every channel
+    (np.maximum.reduceat(x, starts, axis=1)[:, i] is hand order[i]'s maximum), else None."""
+    if not hc or not all(isinstance(c, slice) for c in hc):
+        return None
+    order = sorted(range(len(hc)), key=lambda h: hc[h].start)
+    edges = [hc[h].start for h in order] + [n_ch]
+    if edges[0] != 0 or any(hc[h].stop != edges[i + 1] for i, h in enumerate(order)):
+        return None
+    return np.array(edges[:-1], np.intp), np.array(order, np.intp)
+
+
+def median3(x: np.ndarray) -> np.ndarray:
+    """The centred median of 3 along axis 0 that filter_zero_phase applies first (the ends
+    kept), as max(min(a, b), min(max(a, b), c)): the same sample np.median picks (and, like
+    it, 0.0 for -0.0), NaN where the window holds one, without sorting (new array).
+    filter_zero_phase(median3(x), spike=False) is filter_zero_phase(x), bit for bit;
+    tests/review/test_speed_paths.py holds them equal."""
+    a = np.asarray(x, np.float64)
+    if a.shape[0] < 3:
+        return a.copy()
+    p, q, r = a[:-2], a[1:-1], a[2:]
+    mid = np.maximum(np.minimum(p, q), np.minimum(np.maximum(p, q), r))
+    mid += 0.0          # np.median's mean of the middle sample turns -0.0 into 0.0; so does this
+    return np.concatenate([a[:1], mid, a[-1:]], axis=0)
+
+
 class Session:
     """A log reprocessed: per-sample force, region, technique, bands, contact (arrays)."""
 
@@ -164,14 +270,15 @@ class Session:
         if tare is None:
             self.notes.append("no tare in the log: forces are not zeroed")
             tare = np.zeros(len(dev.channels))
-        fault = conv.faults(s.counts)
-        force = conv.force_n_from_conductance(conv.conductance_s(s.counts) - tare)
+        fault, force = _per_count(s.counts, lambda c: (
+            conv.faults(c), conv.force_n_from_conductance(conv.conductance_s(c) - tare)))
         bad = fault != 0
         self.saturated = (fault & FAULT_SATURATED) != 0
         # a saturated sensor is pressed past its range: at least its top of range, never 0
         self.top_n = conv.f_max_n
         raw = M.fill_faults(np.where(bad, np.nan, force), bad, self.saturated, self.top_n)
-        f = (filter_zero_phase(raw, self.rate, cutoff_hz=min(cfg["filter_cutoff_hz"], 0.45 * self.rate))
+        f = (filter_zero_phase(median3(raw), self.rate, spike=False,
+                               cutoff_hz=min(cfg["filter_cutoff_hz"], 0.45 * self.rate))
              if n > 30 else raw)
         self.force_filled = np.maximum(f, 0.0)          # faults bridged: strokes and holds
         self.force = np.where(bad & ~self.saturated, np.nan, self.force_filled)
@@ -186,11 +293,15 @@ class Session:
             self.notes.append("the log's region has no device time: reviewed without regions")
         stg = [(e.t_device_s, e.fields.get("technique"), e.fields.get("stage")) for e in ev
                if e.kind == "stage" and e.t_device_s is not None]
-        self.region = M.labels_at(self.t, [r[0] for r in reg], [r[1] for r in reg])
-        self.technique = M.labels_at(self.t, [x[0] for x in stg], [x[1] for x in stg])
-        self.stage = M.labels_at(self.t, [x[0] for x in stg], [x[2] for x in stg])
-        # the number of the stage event in force: a stage entered twice is two runs
-        self.stage_no = M.labels_at(self.t, [x[0] for x in stg], list(range(len(stg))), -1)
+        # each label both per sample (object arrays) and coded (masks without comparing objects)
+        self.coded = {
+            "region": Coded(*M.label_codes(self.t, [r[0] for r in reg], [r[1] for r in reg])),
+            "technique": Coded(*M.label_codes(self.t, [x[0] for x in stg], [x[1] for x in stg])),
+            "stage": Coded(*M.label_codes(self.t, [x[0] for x in stg], [x[2] for x in stg])),
+            # the number of the stage event in force: a stage entered twice is two runs
+            "stage_no": Coded(*M.label_codes(self.t, [x[0] for x in stg], list(range(len(stg))), -1))}
+        self.region, self.technique, self.stage, self.stage_no = (
+            self.coded[k].labels for k in ("region", "technique", "stage", "stage_no"))
         tares = [e.t_device_s for e in ev if e.kind == "tare" and e.t_device_s is not None]
         self.t_tare = float(min(tares)) if tares else (float(self.t[0]) if n else 0.0)
         self.hands = list(dev.hands)
@@ -199,21 +310,32 @@ class Session:
         self.band = np.full((n, nch), -1, np.int8)
         self.ratio = np.zeros((n, nch))       # force / the region's limit
         self.contact = np.zeros((n, nch), bool)
-        self.regions_seen = [r for r in dict.fromkeys(self.region.tolist()) if r is not None]
+        self.regions_seen = [r for r in self.coded["region"].distinct() if r is not None]
+        # the region is constant over runs of samples: each run is worked on as a slice
+        region_runs = change_bounds(self.coded["region"])
+        run_regions = [self.region[a] for a, _ in region_runs]
+        profile_of = {}
         for r in [None] + self.regions_seen:
-            m = self.region == r if r is not None else np.equal(self.region, None)
-            if not m.any():
+            if r is None and None not in run_regions:
                 continue
+            key = r
             if r is not None and r not in ps.regions:
                 self.notes.append(f"region {r!r} in the log is not in the regions data: reviewed without its limit")
                 r = None
-            P = ps.resolve(r, self.skill, self.sensitivity, dev.channels)
-            fr = self.force[m]
-            sat = self.saturated[m]
+            profile_of[key] = ps.resolve(r, self.skill, self.sensitivity, dev.channels)
+        for (a, b), r in zip(region_runs, run_regions):
+            P = profile_of[r]
+            fr = self.force[a:b]
+            sat = self.saturated[a:b]
+            fs = _settle(fr)
             # saturated is too much, and the furthest from any band (cost 1)
-            self.band[m] = np.where(sat, TOO_MUCH, np.where(np.isnan(fr), -1, classify_n(_settle(fr), P.edges_n)))
-            self.ratio[m] = np.where(sat, np.inf, _settle(fr) / P.limit_n)
-            self.contact[m] = (_settle(fr) >= P.contact_n) | sat
+            band = edges_reached(fs, P.edges_n)
+            band[np.isnan(fr)] = -1
+            band[sat] = TOO_MUCH
+            self.band[a:b] = band
+            ratio = np.divide(fs, P.limit_n, out=self.ratio[a:b])
+            ratio[sat] = np.inf
+            self.contact[a:b] = (fs >= P.contact_n) | sat
         self.edges = {r: ps.resolve(r, self.skill, self.sensitivity, dev.channels)
                       for r in self.regions_seen if r in ps.regions}
         H = len(self.hands)
@@ -221,20 +343,30 @@ class Session:
                                     for h in range(H)], 1) if n else np.zeros((0, H))
         # each hand's most loaded sensor as a share of its own light|medium edge
         light_edge = np.array([ps.classes[c.sensor_class].edges_n[0] for c in dev.channels])
-        rel = np.where(self.contact, self.force_filled / light_edge, 0.0)
-        self.hand_light_ratio = np.stack([rel[:, self.hand_of == h].max(axis=1) for h in range(H)], 1) \
-            if n else np.zeros((0, H))
-        self.hand_contact = np.stack([self.contact[:, self.hand_of == h].any(axis=1)
-                                      for h in range(H)], 1) if n else np.zeros((0, H), bool)
+        hc = [_hand_columns(self.hand_of, h) for h in range(H)]
+        blocks = _hand_blocks(hc, nch)
+
+        def hand_max(x, fill):
+            # each hand's maximum over its sensors in contact (`fill` where none is)
+            y = np.where(self.contact, x, fill)
+            if blocks is not None:
+                starts, order = blocks
+                out = np.empty((n, H), y.dtype)
+                out[:, order] = np.maximum.reduceat(y, starts, axis=1)
+                return out
+            return np.stack([y[:, c].max(axis=1) for c in hc], 1)
+        self.hand_light_ratio = hand_max(self.force_filled / light_edge, 0.0) if n else np.zeros((0, H))
+        self.hand_contact = np.stack([self.contact[:, c].any(axis=1) for c in hc], 1) \
+            if n else np.zeros((0, H), bool)
         hb = np.full((n, H), -1, np.int8)
-        for h in range(H):
-            cols = self.hand_of == h
-            b = np.where(self.contact[:, cols], self.band[:, cols], -1)
-            hb[:, h] = b.max(axis=1) if cols.any() else -1
+        if n and all((self.hand_of == h).any() for h in range(H)):
+            hb[:] = hand_max(self.band, -1)
+        else:
+            for h, c in enumerate(hc):
+                if (self.hand_of == h).any():
+                    hb[:, h] = np.where(self.contact[:, c], self.band[:, c], -1).max(axis=1)
         self.hand_band = hb
-        self.hand_ratio = np.stack([np.where(self.contact[:, self.hand_of == h],
-                                             self.ratio[:, self.hand_of == h], 0.0).max(axis=1)
-                                    for h in range(H)], 1) if n else np.zeros((0, H))
+        self.hand_ratio = hand_max(self.ratio, 0.0) if n else np.zeros((0, H))
         self.alerts = [e for e in ev if e.kind == "alert"]
         self.marks = [e for e in ev if e.kind == "mark"]
         routine_key = (slog.header.get("extra") or {}).get("routine")
@@ -274,7 +406,7 @@ def _stroke_runs(S: "Session", cfg: dict, h: int, any_contact: np.ndarray) -> li
     rate = S.rate
     out = []
     hand = S.hands[h]
-    for a, b in M.change_bounds(S.stage_no, S.region, S.technique):
+    for a, b in change_bounds(S.coded["stage_no"], S.coded["region"], S.coded["technique"]):
         tech = S.technique[a]
         if tech in ("hold", "rest", "off"):
             continue
@@ -325,13 +457,13 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     regions = {}
     # a region's time: from the tare (hands on the glove, not yet on the person) to the end of
     # the work (the last contact, or the routine's end)
-    in_span = (S.t >= S.t_tare) & (np.arange(n) < w1) & (S.stage != "end") if n else np.zeros(0, bool)
+    in_span = (S.t >= S.t_tare) & (np.arange(n) < w1) & ~S.coded["stage"].eq("end") if n else np.zeros(0, bool)
     span_total = float(in_span.sum()) * dt
     on_all = S.hand_contact.any(axis=1) if n else np.zeros(0, bool)
     cost_sum, cost_n = 0.0, 0
     hands_on_total = float(on_all.sum()) * dt
     for r in S.regions_seen:
-        m = S.region == r
+        m = S.coded["region"].eq(r)
         P = S.edges.get(r)
         allowed = P.allowed_band if P is not None else 3
         onh = S.hand_contact[m]
@@ -424,7 +556,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
 
     # --- holds (any steady contact, light grounding holds included) ---------------------------
     holds = []
-    tech_moving = M.label_mask(S.technique, lambda t: t in STROKE_TECHNIQUES) if n else np.zeros(0, bool)
+    tech_moving = S.coded["technique"].mask(lambda t: t in STROKE_TECHNIQUES) if n else np.zeros(0, bool)
     for h, hand in enumerate(S.hands):
         engaged = S.hand_contact[:, h] & ~tech_moving
         for a0, b0 in M.steady_runs(S.hand_force[:, h], engaged, rate, settings.steady_window_s,
@@ -525,7 +657,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
                       "tremor_rms_n": {"early": _r(tr_early), "late": _r(tr_late)}}
 
     # --- cool-down: the routine's cool-down stage, or the last part of the work ------------------
-    cool_stage = M.label_mask(S.stage, _is_cool_down) if n else np.zeros(0, bool)
+    cool_stage = S.coded["stage"].mask(_is_cool_down) if n else np.zeros(0, bool)
     if S.routine is not None and any(_is_cool_down(st.id) for st in S.routine.stages):
         cm = cool_stage
     else:
@@ -542,7 +674,7 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
         else:
             hb_c = S.hand_band[cm][on_c]
             light = float((hb_c <= 0).mean())
-            rest = ~cm & ~M.label_mask(S.stage, _is_warm_up)
+            rest = ~cm & ~S.coded["stage"].mask(_is_warm_up)
             rest[:w0] = False
             rest[w1:] = False
             on_rest = S.hand_force[rest][S.hand_contact[rest]]
@@ -585,10 +717,10 @@ def review_session(S: Session, cfg: dict | None = None) -> dict:
     out["session_length"] = {"minutes": round(minutes, 2), "kind": kind, "verdict": verdict,
                              "ok": bool(length_ok)}
     per_tech = {}
-    for t_ in dict.fromkeys(S.technique.tolist()):
+    for t_ in S.coded["technique"].distinct():
         if t_ is None:
             continue
-        per_tech[t_] = round(float(((S.technique == t_) & any_contact).sum()) * dt, 2)
+        per_tech[t_] = round(float((S.coded["technique"].eq(t_) & any_contact).sum()) * dt, 2)
     judged_tech = {}
     if S.routine is None and not drill and minutes >= min(lo for lo, _ in kinds.values()):
         for t_, (lo, hi) in cfg["technique_minutes"].items():
@@ -921,7 +1053,7 @@ def compare(trainee: Session, demo: Session) -> dict:
     for r in sorted(set(trainee.regions_seen) | set(demo.regions_seen), key=str):
         row = {"name": trainee.ps.regions[r].name if r in trainee.ps.regions else r}
         for who, S in (("trainee", trainee), ("instructor", demo)):
-            m = (S.region == r)[:, None] & S.hand_contact
+            m = S.coded["region"].eq(r)[:, None] & S.hand_contact
             v = S.hand_force[m]
             row[who] = ({"median_n": round(float(np.median(v)), 2), "p90_n": round(float(np.percentile(v, 90)), 2),
                          "seconds": round(float(m.any(axis=1).sum()) / S.rate, 1)} if v.size else None)
