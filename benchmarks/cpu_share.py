@@ -74,7 +74,7 @@ WARM_UP_S = 2.0              # every glove's samples before the measurement star
 WINDOW_WARM_FRAMES = 15      # frames the window draws before its measurement starts
 # The runner gives this module 120 s + `seconds` in all (benchmarks/__main__.py): with
 # every row and its baseline the measurements share that time, each at most `seconds`.
-CHILD_OVERHEAD_S = 9.0       # start, imports, the simulated glove's boot, the warm-up
+CHILD_OVERHEAD_S = 6.5       # start, imports, the simulated glove's boot, the warm-up
 BUDGET_MARGIN_S = 25.0
 XVFB_SCREEN = "1600x1000x24"
 
