@@ -45,6 +45,43 @@ def test_invalid_vectors_are_rejected_for_their_reason(v):
     assert d.stats.rejected[v["reason"]] == 1 and d.stats.rejected_total == 1
 
 
+def _spec_or_error(f, data):
+    try:
+        return f(data)
+    except P.DecodeError as e:
+        return ("rejected", e.reason, str(e))
+
+
+def test_cobs_decoding_is_the_specs_on_every_kind_of_input():
+    # The host decodes with the `cobs` package and falls back to the spec's reading for what
+    # the package refuses: results and reject messages must be the spec's on every input,
+    # including the edges (empty, a lone code byte, codes past the end, 0xFF blocks at the
+    # end, zero bytes among the data) and every vector's frame.
+    import random
+    rng = random.Random(17)
+    inputs = [b"", b"\x01", b"\x02", b"\x01\x01", b"\x02\x05", b"\x03\x05", b"\x00",
+              b"\x01\x00", b"\xff" + b"a" * 254, b"\xff" + b"a" * 254 + b"\x01",
+              b"\xff" + b"a" * 253, b"\xff" + b"a" * 254 + b"\x03\x01", b"\x09\x01\x02\x03",
+              b"\x05\x01\x00\x02"]
+    inputs += [bytes.fromhex(v["wire_hex"])[:-1] for v in VECTORS["valid"] + VECTORS["invalid"]]
+    inputs += [P.cobs_encode(bytes(rng.choice((0, 0, 1, 255, rng.randrange(256)))
+                                   for _ in range(rng.randrange(600)))) for _ in range(300)]
+    inputs += [bytes(rng.choice((0, 1, 2, 3, 5, 255, rng.randrange(256)))
+                     for _ in range(rng.randrange(14))) for _ in range(20000)]
+    rejected = 0
+    for data in inputs:
+        want = _spec_or_error(P._cobs_decode_spec, data)
+        assert _spec_or_error(P.cobs_decode, data) == want, data.hex()
+        rejected += isinstance(want, tuple)
+    assert 1000 < rejected < len(inputs) - 1000       # both paths were exercised
+
+
+def test_cobs_rejects_name_the_code_byte():
+    with pytest.raises(P.DecodeError, match="COBS code 9 promises more bytes than remain") as e:
+        P.cobs_decode(b"\x09\x01\x02\x03")
+    assert e.value.reason == "cobs"
+
+
 def test_stream_vector_split_at_every_position():
     wire = bytes.fromhex(VECTORS["stream"]["wire_hex"])
     want = [(f["type"], f["seq"]) for f in VECTORS["stream"]["frames"]]

@@ -638,6 +638,37 @@ def test_background_writer_flushes_on_its_own_schedule(tmp_path):
     assert len(sl.load(w.path).samples) == 10
 
 
+def test_background_writer_is_woken_by_its_schedule_not_by_every_block(tmp_path):
+    """write_samples() only queues: the writer thread is signalled for a due flush, a full
+    chunk or the close, never per block (a thread switch per sample costs more than the
+    sample). What is handed over is still durable at the next flush."""
+    clock = FakeClock()
+    w = new_writer(tmp_path / "wake.mglog", background=True, clock=clock, max_chunk_rows=64,
+                   flush_interval_s=60.0)
+    signals = []
+    notify = w._cv.notify
+    w._cv.notify = lambda n=1: (signals.append(n), notify(n))
+    for k in range(63):
+        w.write_samples(synth(k, 1))
+        w.write_event("mark", T0_HOST + k, None, k=k)
+        assert not w.maybe_flush()                  # not due: the clock has not moved
+    assert signals == [], "no wake for samples or events before a flush is due"
+    w.write_samples(synth(63, 1))                   # the 64th row fills a chunk: one wake
+    assert len(signals) == 1
+    for k in range(64, 100):
+        w.write_samples(synth(k, 1))
+    assert len(signals) == 1
+    clock.t = 60.0
+    assert w.maybe_flush()                          # due: one wake, and it is durable
+    assert len(signals) == 2
+    assert w.flush(wait=True, timeout_s=30)
+    assert w.stats.samples_durable == 100 and w.stats.events_written == 63
+    w.close()
+    log = sl.load(w.path)
+    assert_blocks_equal(log.samples, synth(0, 100))
+    assert [e.fields["k"] for e in log.events if e.kind == "mark"] == list(range(63))
+
+
 class StallingFile:
     """A file whose writes hang until released (a disk that stopped responding)."""
 

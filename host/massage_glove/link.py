@@ -5,17 +5,29 @@
     block, events = link.read(timeout=0.1)          # SampleBlock + list of LinkEvent
     link.close()
 
-A reader thread decodes frames as they arrive (FrameDecoder), answers pending commands,
-unwraps sequence numbers and device time, and turns every gap into a LinkEvent: lost
-frames ("gap": seq numbers missing), frames the glove dropped ("drop", its own report),
-corrupted frames ("corrupt"), a silent glove ("stall"), a pulled cable ("disconnect") and
-its return ("reconnect", with the time the glove was away). Nothing is papered over: the
-samples that arrive are delivered exactly, and the holes are reported with their length.
+The thread that calls read() reads the port itself (one thread per glove: the session's
+acquisition thread): it decodes frames as they arrive (FrameDecoder), answers pending
+commands, unwraps sequence numbers and device time, and turns every gap into a LinkEvent:
+lost frames ("gap": seq numbers missing), frames the glove dropped ("drop", its own
+report), corrupted frames ("corrupt"), a silent glove ("stall"), a pulled cable
+("disconnect") and its return ("reconnect", with the time the glove was away). Nothing is
+papered over: the samples that arrive are delivered exactly, and the holes are reported
+with their length.
+
+A keeper thread per link stands by: while nobody has called read() for KEEP_S it reads
+the port in the caller's place (so a command sent before the stream starts, or after the
+reader stopped, still gets its reply, a silent glove is still noticed, and the port is
+kept drained), and it reconnects a glove that went away. While read() is called it only
+wakes every KEEP_S to see that it is. Who reads is decided by one lock (`_rx_lock`): the
+decoder, the sequence and clock unwrapping and the reply matching only ever run in the
+thread that holds it.
 """
 from __future__ import annotations
 
 import errno
 import logging
+import os
+import select
 import threading
 import time
 from collections import deque
@@ -23,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import serial
+from serial.serialposix import Serial as _PosixSerial
 
 from . import protocol as P
 from .errors import (CommandFailed, Disconnected, LinkError, NotAGloveError, PortBusyError,
@@ -35,6 +48,13 @@ HANDSHAKE_TIMEOUT_S = 1.0
 COMMAND_TIMEOUT_S = 1.0
 RECONNECT_POLL_S = 0.25
 STALL_PERIODS = 20           # no DATA for this many sample periods (and >= 0.5 s): a stall
+# read() not called for this long: the link's keeper thread reads the port meanwhile
+# (engineering default: a tenth of a second is far below the glove's ring, 2.5 s at 200 Hz,
+# and far below the stall time; the keeper wakes this often while read() is being called).
+KEEP_S = 0.1
+# Longest single wait on the port (its read timeout, open_port): bounds how late a stop, a
+# stall or a reconnect is noticed.
+PORT_WAIT_S = 0.05
 # A device clock step that disagrees with the sample count by more than this (and more
 # than half the expected step) is a glitch or a reset of the glove's clock, never a wrap:
 # engineering default, above a late timer's lag and far below a 2^30 us wrap (17.9 min).
@@ -57,7 +77,7 @@ def host_clock() -> float:
 serial.protocol_handler_packages.append("massage_glove.urlhandlers")
 
 
-def open_port(url: str, timeout: float = 0.05) -> serial.SerialBase:
+def open_port(url: str, timeout: float = PORT_WAIT_S) -> serial.SerialBase:
     """Open a serial URL exclusively, turning every failure into a message a person can act on."""
     try:
         return serial.serial_for_url(url, baudrate=115200, timeout=timeout, exclusive=True,
@@ -124,15 +144,18 @@ class GloveLink:
         self.info: DeviceInfo | None = None
         self.decoder = P.FrameDecoder(on_reject=self._on_reject)
         self._lock = threading.Lock()           # samples/events buffers
-        self._arrived = threading.Condition(self._lock)   # notified when rows or events arrive
+        self._arrived = threading.Condition(self._lock)   # notified when events arrive
         self._write_lock = threading.Lock()
         self._pending: dict[int, _Pending] = {}
         self._cmd_seq = 0
         self._streaming = False
         self._rate_hz = 0.0
         self._limits: list[int] | None = None
-        self._reader: threading.Thread | None = None
+        self._keeper: threading.Thread | None = None
+        self._rx_lock = threading.Lock()        # held by the one thread reading the port
+        self._reader_at = -1e9                  # monotonic time read() was last called
         self._stop = threading.Event()
+        self._wake = threading.Event()          # the keeper has something to do now
         self._seq_unwrap = P.Unwrapper(P.SEQ_BITS)
         self._ts_unwrap = P.Unwrapper(P.TS_BITS)
         self._epoch_us0: int | None = None      # unwrapped t_us of the epoch's first sample
@@ -175,12 +198,13 @@ class GloveLink:
         except BaseException:
             link._close_port()
             raise
-        link._reader = threading.Thread(target=link._read_loop, name="glove-link", daemon=True)
-        link._reader.start()
+        link._keeper = threading.Thread(target=link._keep, name="glove-link", daemon=True)
+        link._keeper.start()
         return link
 
     def _raw_exchange(self, verb: str, *args, timeout: float) -> P.Frame | None:
-        """Send a command and read until its answer, without the reader thread (handshake)."""
+        """Send a command and read until its answer, in this thread (the handshake: before
+        the keeper starts, or in the keeper holding the read lock while reconnecting)."""
         seq = self._next_seq()
         self._port.write(P.command_line(seq, verb, *args))
         end = time.monotonic() + timeout
@@ -244,13 +268,15 @@ class GloveLink:
 
     def command(self, verb: str, *args, timeout: float = COMMAND_TIMEOUT_S) -> P.Frame:
         """Send a command and wait for its REPLY (or META for `id`). Raises CommandFailed."""
-        if self._reader is None:
+        if self._keeper is None:
             raise LinkError("the link is not open")
         seq = self._next_seq()
         pend = _Pending()
         self._pending[seq] = pend
         try:
             self._write(P.command_line(seq, verb, *args))
+            # the reply is matched by whoever reads the port: the caller of read() (the
+            # session's acquisition thread), or the keeper when nobody calls read()
             if not pend.event.wait(timeout):
                 raise CommandFailed(f"the glove did not answer `{verb}` within {timeout:.1f} s")
         finally:
@@ -322,33 +348,74 @@ class GloveLink:
 
     # --- reading --------------------------------------------------------------------
     def read(self, timeout: float = 0.0) -> tuple[SampleBlock, list[LinkEvent]]:
-        """Samples and events that arrived since the last call (waits up to `timeout` for some)."""
+        """Samples and events that arrived since the last call (waits up to `timeout` for some).
+
+        The calling thread reads the port meanwhile: bytes are taken as they arrive and the
+        call returns with the first sample (above BATCH_ABOVE_HZ, with the samples of
+        BATCH_SAMPLES periods from the first), or with events, or when `timeout` passes.
+        """
         if self.fatal is not None:
             raise self.fatal
+        now = time.monotonic()
+        self._reader_at = now                   # the keeper stands back while read() is called
+        deadline = now + timeout
+        looked = False
+        while True:
+            end = self._wait_until(deadline)
+            if end is None:
+                break
+            wait = end - time.monotonic()
+            if wait <= 0:
+                if looked:
+                    break
+                wait = 0.0                      # read(0): one look at what is waiting
+            looked = True
+            if self._port is None:
+                # away: the keeper reconnects and reports it (an event wakes this wait)
+                with self._lock:
+                    if not self._events:
+                        self._arrived.wait(min(wait, PORT_WAIT_S))
+            elif self._rx_lock.acquire(timeout=wait):
+                try:
+                    self._reader_at = time.monotonic()
+                    end = self._wait_until(deadline)     # another reader may have brought some
+                    if end is not None:
+                        self._pump(end - self._reader_at)
+                finally:
+                    self._rx_lock.release()
+            self._reader_at = time.monotonic()
+            if self.fatal is not None and not self._events and not self._rows_seq:
+                raise self.fatal
         with self._lock:
-            if timeout > 0:
-                self._arrived.wait_for(lambda: self._rows_seq or self._events, timeout)
-            rate = self._rate_hz or (self.info.rate_hz if self.info else 0.0)
-            if self._rows_seq and rate > BATCH_ABOVE_HZ:
-                # at high rates, gather a few samples per call: one call per sample would cost
-                # more than the samples; at 200 Hz every sample is handed over as it comes
-                wait = self._first_row_at + BATCH_SAMPLES / rate - time.monotonic()
-                if wait > 0:
-                    self._arrived.wait_for(lambda: False, wait)
             seq, tdev, host = self._rows_seq, self._rows_tdev, self._rows_host
             counts, flags = self._rows_counts, self._rows_flags
-            self._rows_seq, self._rows_tdev, self._rows_host = [], [], []
-            self._rows_counts, self._rows_flags = [], []
-            events = list(self._events)
+            if seq:
+                self._rows_seq, self._rows_tdev, self._rows_host = [], [], []
+                self._rows_counts, self._rows_flags = [], []
+            events = list(self._events) if self._events else []
             self._events.clear()
         n_ch = len(self.info.channels)
         if not seq:
             return SampleBlock.empty(n_ch), events
-        block = SampleBlock(np.asarray(seq, np.int64), np.asarray(tdev, np.float64),
-                            np.asarray(host, np.float64),
-                            np.asarray(counts, np.uint16).reshape(len(seq), n_ch),
-                            np.asarray(flags, np.uint8))
+        block = SampleBlock(np.array(seq, np.int64), np.array(tdev, np.float64),
+                            np.array(host, np.float64),
+                            np.array(counts, np.uint16).reshape(len(seq), n_ch),
+                            np.array(flags, np.uint8))
         return block, events
+
+    def _wait_until(self, deadline: float) -> float | None:
+        """None when read() can hand over now, else the monotonic time it may wait until."""
+        if self._rows_seq:
+            rate = self._rate_hz or (self.info.rate_hz if self.info else 0.0)
+            if rate <= BATCH_ABOVE_HZ:
+                return None
+            # at high rates, gather a few samples per call: one call per sample would cost
+            # more than the samples; at 200 Hz every sample is handed over as it comes
+            end = self._first_row_at + BATCH_SAMPLES / rate
+            return end if end > time.monotonic() else None
+        if self._events:
+            return None
+        return deadline
 
     def _event(self, kind: str, t_dev: float | None, text: str = "", **detail) -> None:
         ev = LinkEvent(kind, self.clock(), t_dev, detail, text)
@@ -361,41 +428,90 @@ class GloveLink:
         self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
         if reason == "crc":
             self.stats.crc_errors += 1
-        if self._reader is not None:
+        if self._keeper is not None:
             self._event("corrupt", self._last_t_dev, f"a corrupted frame was discarded ({message})",
                         reason=reason)
 
-    def _read_loop(self) -> None:
+    def _keep(self) -> None:
+        """The keeper: reconnects, and reads the port while nobody calls read()."""
         while not self._stop.is_set():
-            port = self._port
-            if port is None:
+            if self._port is None:
                 if not self._try_reconnect():
                     return
                 continue
-            try:
-                # one byte (waits up to the port timeout), then whatever else is waiting:
-                # no added latency, no busy loop
-                chunk = port.read(1)
-                if chunk:
-                    n = port.in_waiting
-                    if n:
-                        chunk += port.read(n)
-            except (serial.SerialException, OSError, TypeError, AttributeError) as e:
-                self._lost(e)
+            idle = time.monotonic() - self._reader_at
+            if idle < KEEP_S:
+                self._wake.wait(KEEP_S - idle)
+                self._wake.clear()
                 continue
-            now, mono = self.clock(), time.monotonic()
-            if chunk:
-                self.stats.bytes_in += len(chunk)
-                for f in self.decoder.feed(chunk):
-                    self._on_frame(f, now, mono)
-            last = self._last_data_host if self._last_data_host is not None else self._started_at
-            if self._streaming and last is not None and not self._stalled:
-                quiet = mono - last
-                if quiet > max(0.5, STALL_PERIODS / max(self._rate_hz, 1.0)):
-                    self._stalled = True
-                    self.stats.stalls += 1
-                    self._event("stall", self._last_t_dev,
-                                f"no data from the glove for {quiet:.1f} s", seconds=quiet)
+            if not self._rx_lock.acquire(timeout=KEEP_S):
+                continue
+            try:
+                if time.monotonic() - self._reader_at >= KEEP_S and not self._stop.is_set():
+                    self._pump(PORT_WAIT_S)
+            finally:
+                self._rx_lock.release()
+
+    def _read_chunk(self, port, wait_s: float) -> bytes:
+        """What the port has, waiting up to `wait_s` for its first byte.
+
+        A posix serial port (a glove's /dev/ttyACM*, the simulated glove's pty) is read with
+        one select and one read of everything waiting, as pyserial's own read does it, with
+        its errors; any other port (URL handlers) through pyserial, waiting up to the port's
+        timeout at most.
+        """
+        fd = port.fd if type(port).read is _PosixSerial.read else None
+        if fd is not None:
+            try:
+                ready, _, _ = select.select((fd,), (), (), max(wait_s, 0.0))
+                if not ready:
+                    return b""
+                data = os.read(fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return b""
+            except OSError as e:
+                raise serial.SerialException(f"read failed: {e}") from None
+            if not data:
+                # pyserial's words: a disconnected device reads as ready with nothing in it
+                raise serial.SerialException(
+                    "device reports readiness to read but returned no data "
+                    "(device disconnected or multiple access on port?)")
+            return data
+        if wait_s <= 0:
+            n = port.in_waiting
+            return port.read(n) if n else b""
+        # one byte (waits up to the port timeout), then whatever else is waiting:
+        # no added latency, no busy loop
+        chunk = port.read(1)
+        if chunk:
+            n = port.in_waiting
+            if n:
+                chunk += port.read(n)
+        return chunk
+
+    def _pump(self, wait_s: float) -> None:
+        """One read of the port and everything it brings (the caller holds _rx_lock)."""
+        port = self._port
+        if port is None:
+            return
+        try:
+            chunk = self._read_chunk(port, min(wait_s, PORT_WAIT_S))
+        except (serial.SerialException, OSError, TypeError, AttributeError, ValueError) as e:
+            self._lost(e)
+            return
+        now, mono = self.clock(), time.monotonic()
+        if chunk:
+            self.stats.bytes_in += len(chunk)
+            for f in self.decoder.feed(chunk):
+                self._on_frame(f, now, mono)
+        last = self._last_data_host if self._last_data_host is not None else self._started_at
+        if self._streaming and last is not None and not self._stalled:
+            quiet = mono - last
+            if quiet > max(0.5, STALL_PERIODS / max(self._rate_hz, 1.0)):
+                self._stalled = True
+                self.stats.stalls += 1
+                self._event("stall", self._last_t_dev,
+                            f"no data from the glove for {quiet:.1f} s", seconds=quiet)
 
     def _lost(self, err: Exception) -> None:
         if self._stop.is_set():
@@ -411,49 +527,61 @@ class GloveLink:
         if not self.reconnect_enabled:
             self.fatal = Disconnected(f"the glove on {self.url} was disconnected: {err}")
             self._stop.set()
+        self._wake.set()                 # the keeper reconnects (or ends)
 
     def _try_reconnect(self) -> bool:
+        """In the keeper: until the glove is back (True) or the link ends (False)."""
         while not self._stop.is_set():
             try:
                 port = open_port(self.url)
             except LinkError:
-                time.sleep(RECONNECT_POLL_S)
+                self._stop.wait(RECONNECT_POLL_S)
                 continue
-            self._port = port
-            try:
-                self.decoder = P.FrameDecoder(on_reject=self._on_reject)
-                self._preboot_text.clear()
-                self._handshake(HANDSHAKE_TIMEOUT_S)
-                if self._rate_hz and self._rate_hz != self.info.rate_hz:
-                    self._exchange_ok("rate", int(self._rate_hz))
-                if self._limits:
-                    for ch, c in enumerate(self._limits):
-                        self._exchange_ok("limit", ch, c)
-                if self._streaming:
-                    self._exchange_ok("start")
-            except LinkError as e:
-                self._close_port()
-                if "different glove" in str(e):
-                    self.fatal = e
-                    self._event("disconnect", self._last_t_dev, str(e), error=str(e))
-                    return False
-                time.sleep(RECONNECT_POLL_S)
+            with self._rx_lock:              # nobody reads the port during the handshake
+                back = self._reconnect_on(port)
+            if back is None:
+                self._stop.wait(RECONNECT_POLL_S)
                 continue
-            except (serial.SerialException, OSError):
-                self._close_port()
-                time.sleep(RECONNECT_POLL_S)
-                continue
-            now = time.monotonic()
-            away = now - (self._disconnected_at or now)
-            self.stats.reconnects += 1
-            # a new device epoch: seq and time restart; device time continues from the
-            # last sample plus the time the glove was away, so time keeps rising
-            self._new_epoch(self._last_t_dev + away)
-            self._event("reconnect", self._last_t_dev,
-                        f"the glove is back after {away:.1f} s", seconds=away)
-            self._disconnected_at = None
-            return True
+            if back:
+                with self._lock:
+                    self._arrived.notify_all()
+            return back
         return False
+
+    def _reconnect_on(self, port) -> bool | None:
+        """Handshake on a reopened port: True back, False a different glove (fatal), None retry."""
+        self._port = port
+        try:
+            self.decoder = P.FrameDecoder(on_reject=self._on_reject)
+            self._preboot_text.clear()
+            self._handshake(HANDSHAKE_TIMEOUT_S)
+            if self._rate_hz and self._rate_hz != self.info.rate_hz:
+                self._exchange_ok("rate", int(self._rate_hz))
+            if self._limits:
+                for ch, c in enumerate(self._limits):
+                    self._exchange_ok("limit", ch, c)
+            if self._streaming:
+                self._exchange_ok("start")
+        except LinkError as e:
+            self._close_port()
+            if "different glove" in str(e):
+                self.fatal = e
+                self._event("disconnect", self._last_t_dev, str(e), error=str(e))
+                return False
+            return None
+        except (serial.SerialException, OSError):
+            self._close_port()
+            return None
+        now = time.monotonic()
+        away = now - (self._disconnected_at or now)
+        self.stats.reconnects += 1
+        # a new device epoch: seq and time restart; device time continues from the
+        # last sample plus the time the glove was away, so time keeps rising
+        self._new_epoch(self._last_t_dev + away)
+        self._event("reconnect", self._last_t_dev,
+                    f"the glove is back after {away:.1f} s", seconds=away)
+        self._disconnected_at = None
+        return True
 
     def _exchange_ok(self, verb, *args):
         f = self._raw_exchange(verb, *args, timeout=HANDSHAKE_TIMEOUT_S)
@@ -628,7 +756,6 @@ class GloveLink:
             self._rows_host.append(now)
             self._rows_counts.append(counts)
             self._rows_flags.append(f.flags)
-            self._arrived.notify_all()
 
     # --- closing --------------------------------------------------------------------
     def _close_port(self) -> None:
@@ -641,15 +768,22 @@ class GloveLink:
                 pass
 
     def close(self) -> None:
-        if self._port is not None and self._reader is not None:
+        if self._port is not None and self._keeper is not None:
             try:
                 self.stop()
             except LinkError:
                 pass
         self._stop.set()
-        if self._reader is not None and self._reader is not threading.current_thread():
-            self._reader.join(timeout=2)
-        self._close_port()
+        self._wake.set()
+        if self._keeper is not None and self._keeper is not threading.current_thread():
+            self._keeper.join(timeout=2)
+        # the port is closed by nobody reading it (a read is bounded by PORT_WAIT_S)
+        got = self._rx_lock.acquire(timeout=1.0)
+        try:
+            self._close_port()
+        finally:
+            if got:
+                self._rx_lock.release()
 
     def __enter__(self) -> "GloveLink":
         return self

@@ -11,6 +11,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from cobs import cobs as _cobs
+
 VERSION = 1
 MAX_PAYLOAD = 4096
 MIN_PAYLOAD = 6
@@ -71,7 +73,8 @@ def cobs_encode(data: bytes) -> bytes:
     return bytes(out)
 
 
-def cobs_decode(data: bytes) -> bytes:
+def _cobs_decode_spec(data: bytes) -> bytes:
+    """COBS decoding exactly as PROTOCOL.md 2.2 words it; raises DecodeError("cobs", ...)."""
     out = bytearray()
     i, n = 0, len(data)
     while i < n:
@@ -85,6 +88,21 @@ def cobs_decode(data: bytes) -> bytes:
         if c < 0xFF and i < n:
             out.append(0)
     return bytes(out)
+
+
+def cobs_decode(data: bytes) -> bytes:
+    """COBS-decode the bytes between two delimiters (PROTOCOL.md 2.2). Raises DecodeError.
+
+    The `cobs` package (C) decodes every well-formed frame; it gives the same bytes as the
+    spec's reading for all of them. It also refuses a 0x00 among the data bytes, which the
+    spec's reading copies (a frame split at every 0x00 never has one), so whatever it
+    refuses goes through the spec's reading: the result, or the reject and its message,
+    are always the spec's (tests/test_protocol.py checks the two agree).
+    """
+    try:
+        return _cobs.decode(data)
+    except _cobs.DecodeError:
+        return _cobs_decode_spec(data)
 
 
 @dataclass(frozen=True)

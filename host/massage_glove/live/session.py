@@ -42,7 +42,7 @@ from ..signal import Pipeline, default_profile_set
 from ..signal.calibration import Calibration, load_for_glove
 from ..signal.profiles import ProfileSet
 from .routine import Routine
-from ..signal.bands import BAND_TEXT, TOO_MUCH, classify_n
+from ..signal.bands import BAND_TEXT, TOO_MUCH, UNKNOWN, classify_n
 from ..signal.calibration import FAULT_BROKEN, FAULT_SATURATED
 from .state import BANDS, AlertView, LiveSnapshot, SensorView, force_text
 
@@ -100,6 +100,10 @@ class SessionOptions:
     # result), on_alert(g, alert, t_sess) and on_event(g_or_None, kind, t_dev, fields);
     # called in the acquisition thread, their failures are logged and never stop the session.
     taps: tuple = ()
+    # The chain's class, or any callable with Pipeline's constructor (None: Pipeline). For
+    # benchmarks that run the same session on another chain as their baseline
+    # (benchmarks/cpu_share.py); the product always uses Pipeline.
+    pipeline_factory: object = None
 
 
 class _Glove:
@@ -147,6 +151,11 @@ class _Glove:
         self.buzzed_at: dict[str, float] = {}
         self.region_pending: tuple | None = None   # a region set before the first sample
         self.hand_of = np.array([pipeline.hands.index(c.hand) for c in self.info.channels])
+        # (n_ch, n_hands) bool: channel j belongs to hand h (a hand is on the body when any
+        # of its sensors is: one matrix product per block for every hand)
+        self.hand_mask = self.hand_of[:, None] == np.arange(len(pipeline.hands))[None, :]
+        self.hand_of_list = self.hand_of.tolist()
+        self.prof_rows: tuple = (None, [], [])     # (profile, contact_n, edges_n) as lists
 
     def session_time(self, t_dev: np.ndarray) -> np.ndarray:
         return t_dev - self.t0_dev + self.t0_sess
@@ -162,6 +171,14 @@ class _Glove:
         if n >= L:
             t, f, o, n = t[-L:], f[-L:], o[-L:], L
         i = self.ring_i
+        if n == 1 and i < L:
+            # one sample (200 Hz): three element writes into the preallocated ring
+            self.ring_t[i] = t[0]
+            self.ring_f[i] = f[0]
+            self.ring_o[i] = o[0]
+            self.ring_i = (i + 1) % L
+            self.ring_n = min(L, self.ring_n + 1)
+            return
         first = min(n, L - i)
         self.ring_t[i:i + first] = t[:first]
         self.ring_f[i:i + first] = f[:first]
@@ -183,23 +200,75 @@ class _Glove:
 
 
 class BandSummary:
-    """Running seconds per region and hand: on the body, and in each band while on the body."""
+    """Running seconds per region and hand: on the body, and in each band while on the body.
+
+    Kept as running sums updated once per block from a few counts (add_block): each sum
+    grows by (samples counted in the block) x (sample period), the same additions in the
+    same order as counting the block's samples with numpy per hand and band (add), so the
+    two give bit-identical seconds (tests/live/test_session_bookkeeping.py).
+    """
 
     def __init__(self, rate_hz: float):
         self.dt = 1.0 / rate_hz
         self.data: dict[str, dict] = {}
 
+    def _hand(self, region: str | None, hand: str) -> dict:
+        r = self.data.get(region or "none")
+        if r is None:
+            r = self.data[region or "none"] = {}
+        h = r.get(hand)
+        if h is None:
+            h = r[hand] = {"seconds": 0.0, "on_body_s": 0.0, "in_allowed_s": 0.0,
+                           "bands_s": {b: 0.0 for b in BANDS}, "fault_s": 0.0}
+        return h
+
     def add(self, region: str | None, hand: str, on: np.ndarray, band: np.ndarray, allowed: int) -> None:
-        r = self.data.setdefault(region or "none", {})
-        h = r.setdefault(hand, {"seconds": 0.0, "on_body_s": 0.0, "in_allowed_s": 0.0,
-                                "bands_s": {b: 0.0 for b in BANDS}, "fault_s": 0.0})
+        """One hand's samples: on (n,) bool on the body, band (n,) int8 (-1 unknown)."""
+        on = np.asarray(on, bool)
+        band = np.asarray(band)
+        counts = [int(((band == k) & on).sum()) for k in range(len(BANDS))]
+        self._add(self._hand(region, hand), band.shape[0], int(on.sum()), counts,
+                  int((band < 0).sum()), int(((band >= 0) & (band <= allowed) & on).sum()))
+
+    def add_block(self, region: str | None, hands, on_hand: np.ndarray, band: np.ndarray,
+                  allowed: int) -> None:
+        """Every hand of one block: on_hand (n, n_hands) bool, band (n, n_hands) int8."""
         n = band.shape[0]
-        h["seconds"] += n * self.dt
-        h["on_body_s"] += float(on.sum()) * self.dt
+        if n <= 16:
+            # a few samples (live blocks): count them in Python, cheaper than numpy calls
+            self.add_rows(region, hands, on_hand.tolist(), band.tolist(), allowed)
+            return
+        for h, hand in enumerate(hands):
+            self.add(region, hand, on_hand[:, h], band[:, h], allowed)
+
+    def add_rows(self, region: str | None, hands, on_rows: list, band_rows: list,
+                 allowed: int) -> None:
+        """add_block() of rows as lists: on_rows[i][h] bool, band_rows[i][h] int."""
+        n = len(band_rows)
+        for h, hand in enumerate(hands):
+            on_n = fault = allowed_n = 0
+            counts = [0] * len(BANDS)
+            for i in range(n):
+                b = band_rows[i][h]
+                if b < 0:
+                    fault += 1
+                elif on_rows[i][h]:
+                    if b < len(counts):
+                        counts[b] += 1
+                    if b <= allowed:
+                        allowed_n += 1
+                on_n += on_rows[i][h]
+            self._add(self._hand(region, hand), n, on_n, counts, fault, allowed_n)
+
+    def _add(self, h: dict, n: int, on_n: int, counts: list, fault: int, allowed_n: int) -> None:
+        dt = self.dt
+        h["seconds"] += n * dt
+        h["on_body_s"] += float(on_n) * dt
+        bs = h["bands_s"]
         for k, name in enumerate(BANDS):
-            h["bands_s"][name] += float(((band == k) & on).sum()) * self.dt
-        h["fault_s"] += float((band < 0).sum()) * self.dt
-        h["in_allowed_s"] += float(((band >= 0) & (band <= allowed) & on).sum()) * self.dt
+            bs[name] += float(counts[k]) * dt
+        h["fault_s"] += float(fault) * dt
+        h["in_allowed_s"] += float(allowed_n) * dt
 
     def region_seconds(self) -> dict:
         """{region: seconds a hand was on the body there} (the busier hand), for the live view."""
@@ -240,10 +309,11 @@ class LiveSession:
             # a routine states its own warm-up (the demonstration one is shortened)
             settings = dataclasses.replace(settings, warmup_s=o.routine.warm_up_s)
         self.gloves: list[_Glove] = []
+        make_pipeline = o.pipeline_factory or Pipeline
         for i, link in enumerate(links):
             cal = load_for_glove(link.info, o.calibration_dir) if o.calibration_dir else None
-            pipe = Pipeline(link.info, cal, self.profile_set, skill=o.skill,
-                            sensitivity=o.sensitivity, settings=settings)
+            pipe = make_pipeline(link.info, cal, self.profile_set, skill=o.skill,
+                                 sensitivity=o.sensitivity, settings=settings)
             ring = int(o.window_s * pipe.rate_hz * 1.25) + 16
             self.gloves.append(_Glove(i, link, pipe, cal, ring))
         self.stage_index: int | None = None
@@ -398,7 +468,7 @@ class LiveSession:
     def _acquire(self, g: _Glove) -> None:
         try:
             while not self._stop.is_set():
-                while True:
+                while not g.controls.empty():
                     try:
                         g.controls.get_nowait()()
                     except queue.Empty:
@@ -450,8 +520,7 @@ class LiveSession:
                 region, source = g.region_pending
                 g.writer.write_event("region", self.clock(), g.t0_dev, region=region, source=source)
             g.region_pending = None
-        t_sess = g.session_time(block.t_device_s)
-        g.t_sess = float(t_sess[-1])
+        g.t_sess = float(block.t_device_s[-1]) - g.t0_dev + g.t0_sess    # session_time()
         g.samples += len(block)
         if not g.tared or g.retare:
             # zeroing looks at the samples on the side: the chain below runs on every
@@ -461,36 +530,103 @@ class LiveSession:
             self._process(g, piece)
 
     def _process(self, g: _Glove, block: SampleBlock) -> None:
-        """One stretch of samples checked against one region: chain, summary, trace, alerts."""
+        """One stretch of samples checked against one region: chain, summary, trace, alerts.
+
+        Everything but the chain is a handful of array operations per block, whatever its
+        length (a block is one sample at 200 Hz): the summary's counts, the band of each
+        force itself and when it was last in the chain's band, and the trace ring.
+        """
         res = g.pipeline.process(block)
-        t_sess = g.session_time(block.t_device_s)
-        on = ~np.isnan(res.filtered_n) & (np.nan_to_num(res.filtered_n) >= g.pipeline.profile.contact_n)
-        allowed = g.pipeline.profile.allowed_band
-        for h, hand in enumerate(g.pipeline.hands):
-            cols = g.hand_of == h
-            self.summary.add(g.pipeline.region, hand, on[:, cols].any(axis=1), res.hand_band[:, h], allowed)
-        # The band of each force itself (over range: too much), beside the chain's band, which
-        # hysteresis and dwell hold a moment longer on the way down: the view shows the
-        # first with its number, and the second as held, with when it was last true.
-        inst = classify_n(res.filtered_n, g.pipeline.profile.edges_n)
-        inst[res.over_range] = TOO_MUCH
-        there = (inst >= res.band) & (res.band >= 0)
-        any_there = there.any(axis=0)
-        last = len(inst) - 1 - np.argmax(there[::-1], axis=0)
-        cols = np.flatnonzero(any_there)
-        with g.lock:
-            g.push_trace(t_sess, res.filtered_n, res.over_range)
-            g.last_band = res.band[-1].copy()
-            g.last_inst = inst[-1].copy()
-            g.last_force = res.filtered_n[-1].copy()
-            g.last_fault = res.fault[-1].copy()
-            g.last_hand_band = res.hand_band[-1].copy()
-            g.held_t[cols] = t_sess[last[cols]]
-            g.held_f[cols] = res.filtered_n[last[cols], cols]
-            g.episodes = g.pipeline.engine.active_episodes()
+        prof = g.pipeline.profile
+        if len(block) == 1:
+            self._process_one(g, res, prof, float(block.t_device_s[0]) - g.t0_dev + g.t0_sess)
+        else:
+            self._process_many(g, res, prof, g.session_time(block.t_device_s))
         self._tap("on_result", g, block, res)
         for a in res.alerts:
             self._on_alert(g, a, float(g.session_time(np.array([a.t_s]))[0]))
+
+    def _process_many(self, g: _Glove, res, prof, t_sess: np.ndarray) -> None:
+        f = res.filtered_n
+        # on the body: a finite force at or above the contact threshold (NaN compares False)
+        on = f >= prof.contact_n
+        self.summary.add_block(g.pipeline.region, g.pipeline.hands, on @ g.hand_mask,
+                               res.hand_band, prof.allowed_band)
+        # The band of each force itself (over range: too much), beside the chain's band, which
+        # hysteresis and dwell hold a moment longer on the way down: the view shows the
+        # first with its number, and the second as held, with when it was last true.
+        over = res.over_range
+        inst = classify_n(f, prof.edges_n)
+        inst[over] = TOO_MUCH
+        band = res.band
+        there = (inst >= band) & (band >= 0)
+        with g.lock:
+            g.push_trace(t_sess, f, over)
+            g.last_band = band[-1].copy()
+            g.last_inst = inst[-1].copy()
+            g.last_force = f[-1].copy()
+            g.last_fault = res.fault[-1].copy()
+            g.last_hand_band = res.hand_band[-1].copy()
+            if len(t_sess) == 1:
+                m = there[0]
+                g.held_t[m] = t_sess[0]
+                g.held_f[m] = f[0, m]
+            else:
+                last = len(inst) - 1 - np.argmax(there[::-1], axis=0)
+                cols = np.flatnonzero(there.any(axis=0))
+                g.held_t[cols] = t_sess[last[cols]]
+                g.held_f[cols] = f[last[cols], cols]
+            g.episodes = g.pipeline.engine.active_episodes()
+
+    def _process_one(self, g: _Glove, res, prof, t: float) -> None:
+        """_process_many() of a block of one sample (200 Hz live), in Python on the row:
+        the same values (the same comparisons and additions on the same float64 numbers),
+        about a third of the cost of the array calls for 16 numbers."""
+        if g.prof_rows[0] is not prof:
+            g.prof_rows = (prof, prof.contact_n.tolist(), prof.edges_n.tolist())
+        _, contact, edges = g.prof_rows
+        f_row = res.filtered_n[0]
+        fl, bl, fal = f_row.tolist(), res.band[0].tolist(), res.fault[0].tolist()
+        hand_of = g.hand_of_list
+        hand_on = [False] * len(g.pipeline.hands)
+        inst_l, over_l, held = [0] * g.n_ch, [False] * g.n_ch, []
+        for j in range(g.n_ch):
+            x = fl[j]
+            if x >= contact[j]:
+                hand_on[hand_of[j]] = True
+            fa = fal[j]
+            # Result.over_range and classify_n (then over range is too much), on one number
+            if (fa & FAULT_SATURATED) and not (fa & FAULT_BROKEN):
+                over_l[j] = True
+                inst = TOO_MUCH
+            elif x != x:
+                inst = UNKNOWN
+            else:
+                e = edges[j]
+                inst = (x >= e[0]) + (x >= e[1]) + (x >= e[2])
+            inst_l[j] = inst
+            b = bl[j]
+            if b >= 0 and inst >= b:
+                held.append(j)
+        self.summary.add_rows(g.pipeline.region, g.pipeline.hands, [hand_on],
+                              res.hand_band.tolist(), prof.allowed_band)
+        with g.lock:
+            L = g.ring_t.shape[0]
+            i = g.ring_i
+            g.ring_t[i] = t
+            g.ring_f[i] = f_row
+            g.ring_o[i] = over_l
+            g.ring_i = (i + 1) % L
+            g.ring_n = min(L, g.ring_n + 1)
+            g.last_band = res.band[0].copy()
+            g.last_inst = np.array(inst_l, np.int8)
+            g.last_force = f_row.copy()
+            g.last_fault = res.fault[0].copy()
+            g.last_hand_band = res.hand_band[0].copy()
+            for j in held:
+                g.held_t[j] = t
+                g.held_f[j] = fl[j]
+            g.episodes = g.pipeline.engine.active_episodes()
 
     def _tare_step(self, g: _Glove, block: SampleBlock) -> None:
         g.tare_pending.append(block)

@@ -2,10 +2,12 @@
 
 Threading (docs/LOG_FORMAT.md, "Writer"): by default a background thread does all the
 encoding, writing and fsync. The acquisition thread only appends to a bounded queue
-(a lock held for a few microseconds); when the queue is full the newest samples are
-dropped and counted, and a `log_overflow` event later says how many. With
-background=False everything runs in the caller's thread (deterministic, for tests and
-for tools that convert recordings).
+(a lock held for a few microseconds) and does not wake the writer for samples: the writer
+wakes by time, once per flush interval (or when a flush, an event, a full chunk or the
+close is handed over). When the queue is full the newest samples are dropped and
+counted, and a `log_overflow` event later says how many. With background=False everything
+runs in the caller's thread (deterministic, for tests and for tools that convert
+recordings).
 
 Disk errors never raise into the caller after open: the writer stops, keeps what is
 already in the file readable, and exposes the error in `writer.failed`.
@@ -268,6 +270,8 @@ class SessionLogWriter:
         self._queue: deque = deque()
         self._q_samples = 0
         self._q_events = 0
+        self._q_rows_since_wake = 0    # rows queued since the writer last took the queue
+        self._wake_writer = False      # a flush, a full chunk or the close is queued
         self._flush_queued = False
         self._flush_requested = 0      # flush requests made / completed (for flush(wait=True))
         self._flush_done = 0
@@ -423,7 +427,12 @@ class SessionLogWriter:
             self._queue.append((_SAMPLES, block))
             self._q_samples += n
             self._n_accepted += n
-            self._cv.notify()
+            self._q_rows_since_wake += n
+            # samples wait for the writer's next wake (its flush schedule): waking it for
+            # every block would cost a thread switch per sample; a full chunk wakes it
+            if self._q_rows_since_wake >= self._max_chunk_rows and not self._wake_writer:
+                self._wake_writer = True
+                self._cv.notify()
 
     def write_event(self, kind: str, t_host_s: float, t_device_s: float | None = None,
                     **fields) -> None:
@@ -467,7 +476,6 @@ class SessionLogWriter:
                 return
             self._queue.append((_EVENT, payload))
             self._q_events += 1
-            self._cv.notify()
 
     def maybe_flush(self, now: float | None = None) -> bool:
         """Make everything handed over durable if flush_interval_s has passed since the
@@ -505,6 +513,7 @@ class SessionLogWriter:
                 self._flush_requested += 1
                 self._queue.append((_FLUSH, self._flush_requested))
                 self._flush_queued = True
+                self._wake_writer = True
                 self._cv.notify()
             return self._flush_requested
 
@@ -521,6 +530,7 @@ class SessionLogWriter:
             if not self._closing:
                 self._closing = True
                 self._queue.append((_CLOSE, None))
+                self._wake_writer = True
                 self._cv.notify()
         self._thread.join(timeout_s)
         if self._thread.is_alive():
@@ -551,12 +561,18 @@ class SessionLogWriter:
         try:
             while True:
                 with self._cv:
-                    while not self._queue:
-                        if not self._cv.wait(self._interval):
+                    # Sleep until the next flush is due, or until woken for a flush, a full
+                    # chunk or the close: samples and events wait for the flush (they are
+                    # written at a flush either way, section 7.1 of docs/LOG_FORMAT.md).
+                    while not self._wake_writer:
+                        due = min(self._interval, self._last_flush_t + self._interval - self._clock())
+                        if due <= 0 or not self._cv.wait(due):
                             break
                     # Take what is queued; it still counts against the bound until done.
                     batch = list(self._queue)
                     self._queue.clear()
+                    self._q_rows_since_wake = 0
+                    self._wake_writer = False
                     overflow, self._overflow = self._overflow, None
                 if overflow is not None:
                     self._guard(self._add_overflow_event, overflow)
