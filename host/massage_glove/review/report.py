@@ -902,9 +902,9 @@ def _advice_for(part: str, review: dict, cfg: dict) -> str:
         r = max(where, key=where.get) if where else None
         np_ = ep.get("presses", ep["count"])
         return (f"Too much pressure in {ep['count']} episode{'s' if ep['count'] != 1 else ''} "
-                f"({np_} press{'es' if np_ != 1 else ''}, {ep['seconds']:.0f} s in all, most on the {_name(R, r)}"
+                f"({np_} press{'es' if np_ != 1 else ''}, {ep['seconds']:.0f} s in all; where most were: {_name(R, r)}"
                 + (f"; {sat} with a sensor pressed past its range" if sat else "")
-                + "): each press hurts. Stop and ease off the moment the glove buzzes.")
+                + "): each one can hurt. Stop and ease off the moment the glove buzzes.")
     if part == "rules":
         v = review["rules"]["violations"][0]
         if v["rule"] == "percussion":
