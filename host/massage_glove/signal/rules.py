@@ -347,6 +347,16 @@ class RuleSet:
         return r
 
     # --- alert text ---------------------------------------------------------------------
+    def active_episodes(self) -> set[tuple[str, str]]:
+        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
+        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
+        out = set()
+        for k in self._active_keys():
+            rule, j = self.ekeys[int(k)]
+            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
+            out.add((rule, who))
+        return out
+
     def tell(self, prompts, t, flt, rg: Regime) -> list[Alert]:
         """One alert per prompt: the worst sensor of the hand on that sample, with a count
         of the others. An over-limit prompt on a sample where the hand is too much is left
@@ -529,15 +539,8 @@ class RuleEngine(RuleSet):
         self._region: str | None = None
         self._started = False
 
-    def active_episodes(self) -> set[tuple[str, str]]:
-        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
-        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
-        out = set()
-        for k in np.flatnonzero(self.latch.active):
-            rule, j = self.ekeys[int(k)]
-            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
-            out.add((rule, who))
-        return out
+    def _active_keys(self):
+        return np.flatnonzero(self.latch.active)
 
     @property
     def warmup_done_s(self) -> float:

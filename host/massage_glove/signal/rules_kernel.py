@@ -43,7 +43,7 @@ import numpy as np
 from . import jit
 from .calibration import FAULT_BROKEN, FAULT_SATURATED
 from .profiles import ProfileSet, Settings
-from .rules import _EPISODE_PER_SENSOR, Alert, Regime, RuleSet
+from .rules import Alert, Regime, RuleSet
 from ..samples import Channel
 
 NAN = float("nan")
@@ -571,17 +571,9 @@ class RuleKernel(RuleSet):
         return time.perf_counter() - t0
 
     # --- state seen from outside -----------------------------------------------------------
-    def active_episodes(self) -> set[tuple[str, str]]:
-        """The episodes going on now: (rule, hand) for hand rules, (rule, channel name) for
-        sensor faults; a hand's over-limit press is ("over_limit", hand)."""
+    def _active_keys(self):
         act = self._I[self._lat["active"]]
-        keys = np.flatnonzero(act) if self.compiled else [k for k, v in enumerate(act) if v]
-        out = set()
-        for k in keys:
-            rule, j = self.ekeys[int(k)]
-            who = self.channels[j].name if rule in _EPISODE_PER_SENSOR else self.hands[j]
-            out.add((rule, who))
-        return out
+        return np.flatnonzero(act) if self.compiled else [k for k, v in enumerate(act) if v]
 
     @property
     def warmup_done_s(self) -> float:
